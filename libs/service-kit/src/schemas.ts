@@ -1,0 +1,91 @@
+import { z } from "zod";
+
+export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+/** { level = "info" } */
+export const logConfigSchema = z.strictObject({
+  level: z.enum(logLevels).default("info"),
+});
+export type LogConfig = z.infer<typeof logConfigSchema>;
+
+/** Where /metrics /healthz /readyz are served: { host = "127.0.0.1", port = 0 } (0: any free port). */
+export const httpConfigSchema = z.strictObject({
+  host: z.string().min(1).default("127.0.0.1"),
+  port: z.number().int().min(0).max(65535).default(0),
+});
+export type HttpConfig = z.infer<typeof httpConfigSchema>;
+
+const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+(?:%[\w.-]+)?\]|[A-Za-z0-9_.-]+):(\d{1,5})$/;
+
+/** Splits "host:port" or "[v6]:port"; undefined when malformed or the port is out of range. */
+export function parseHostPort(value: string): { host: string; port: number } | undefined {
+  const m = HOST_PORT.exec(value);
+  if (!m) return undefined;
+  const port = Number(m[1]);
+  if (port > 65535) return undefined;
+  const host = value.slice(0, value.length - (m[1] as string).length - 1);
+  return { host: host.startsWith("[") ? host.slice(1, -1) : host, port };
+}
+
+/** "host:port" or "[v6]:port", port 0..65535. */
+export const hostPortSchema = z.string().refine((v) => parseHostPort(v) !== undefined, { message: "expected host:port" });
+
+/** Server side TLS; require_client_cert (mTLS) needs ca_file to verify clients against. */
+export const tlsConfigSchema = z
+  .strictObject({
+    cert_file: z.string().min(1),
+    key_file: z.string().min(1),
+    ca_file: z.string().min(1).optional(),
+    require_client_cert: z.boolean().default(false),
+  })
+  .refine((t) => !t.require_client_cert || t.ca_file !== undefined, {
+    message: "required when require_client_cert is true",
+    path: ["ca_file"],
+  });
+export type TlsConfig = z.infer<typeof tlsConfigSchema>;
+
+/** Client side TLS: ca_file to verify the server (system CAs otherwise), cert/key for mTLS, server_name to check against. */
+export const clientTlsConfigSchema = z
+  .strictObject({
+    ca_file: z.string().min(1).optional(),
+    cert_file: z.string().min(1).optional(),
+    key_file: z.string().min(1).optional(),
+    server_name: z.string().min(1).optional(),
+  })
+  .refine((t) => (t.cert_file === undefined) === (t.key_file === undefined), {
+    message: "cert_file and key_file go together",
+    path: ["key_file"],
+  });
+export type ClientTlsConfig = z.infer<typeof clientTlsConfigSchema>;
+
+/** { listen = "127.0.0.1:0", advertise?: "host:port" others should dial, tls? } */
+export const grpcServerConfigSchema = z.strictObject({
+  listen: hostPortSchema.default("127.0.0.1:0"),
+  advertise: hostPortSchema.optional(),
+  tls: tlsConfigSchema.optional(),
+});
+export type GrpcServerConfig = z.infer<typeof grpcServerConfigSchema>;
+
+/** { deadline_ms = 5000, tls? } */
+export const grpcClientConfigSchema = z.strictObject({
+  deadline_ms: z.number().int().positive().default(5000),
+  tls: clientTlsConfigSchema.optional(),
+});
+export type GrpcClientConfig = z.infer<typeof grpcClientConfigSchema>;
+
+function splitList(v: unknown): unknown {
+  if (typeof v !== "string") return v;
+  return v
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+/** A list of `item` given as an array or as "a,b" (the form an env override takes). */
+export function stringListOf<T extends z.ZodType<unknown, string>>(item: T) {
+  return z.preprocess(splitList, z.array(item));
+}
+
+/** string[] given as ["a","b"] or "a,b". */
+export const stringList = stringListOf(z.string().min(1));

@@ -1,0 +1,91 @@
+import { DataEncoder, encodeData, hasEightBit } from "./data-encoder";
+
+function rng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function encodeSplit(input: Buffer, split: "whole" | "bytes" | number): string {
+  const enc = new DataEncoder();
+  const out: Buffer[] = [];
+  if (split === "whole") out.push(enc.push(input));
+  else if (split === "bytes") for (const b of input) out.push(enc.push(Buffer.from([b])));
+  else {
+    const next = rng(split);
+    for (let i = 0; i < input.length; ) {
+      const n = Math.floor(next() * 6); // zero-length chunks included
+      out.push(enc.push(input.subarray(i, i + n)));
+      i += n;
+    }
+  }
+  out.push(enc.end());
+  expect(enc.inputBytes).toBe(input.length);
+  return Buffer.concat(out).toString("latin1");
+}
+
+const cases: Array<{ name: string; input: string; want: string }> = [
+  { name: "empty message", input: "", want: ".\r\n" },
+  { name: "CRLF terminated", input: "a\r\nb\r\n", want: "a\r\nb\r\n.\r\n" },
+  { name: "unterminated last line", input: "a\r\nb", want: "a\r\nb\r\n.\r\n" },
+  { name: "bare LF", input: "a\nb\n", want: "a\r\nb\r\n.\r\n" },
+  { name: "mixed line ends", input: "a\r\nb\nc", want: "a\r\nb\r\nc\r\n.\r\n" },
+  { name: "leading dot on first line", input: ".hidden\r\n", want: "..hidden\r\n.\r\n" },
+  { name: "lone dot line", input: "a\r\n.\r\nb\r\n", want: "a\r\n..\r\nb\r\n.\r\n" },
+  { name: "dot after bare LF", input: "a\n.b", want: "a\r\n..b\r\n.\r\n" },
+  { name: "dots not at line start", input: "a.b\r\n x.\r\n", want: "a.b\r\n x.\r\n.\r\n" },
+  { name: "double dot line", input: "..\r\n", want: "...\r\n.\r\n" },
+  { name: "bare CR passed through", input: "a\rb\r\n", want: "a\rb\r\n.\r\n" },
+  { name: "bare CR before dot is no line start", input: "a\r.b\r\n", want: "a\r.b\r\n.\r\n" },
+  { name: "trailing CR completed", input: "a\r", want: "a\r\n.\r\n" },
+  { name: "empty lines", input: "\r\n\n\r\n", want: "\r\n\r\n\r\n.\r\n" },
+  { name: "terminator-looking body", input: "x\r\n.\r\n", want: "x\r\n..\r\n.\r\n" },
+  { name: "8-bit bytes kept", input: "gr\xfc\xdfe\r\n", want: "gr\xfc\xdfe\r\n.\r\n" },
+];
+
+describe("DataEncoder", () => {
+  for (const c of cases) {
+    for (const split of ["whole", "bytes", 1, 2, 3, 4] as const) {
+      it(`${c.name} (${split})`, () => {
+        expect(encodeSplit(Buffer.from(c.input, "latin1"), split)).toBe(c.want);
+      });
+    }
+  }
+
+  it("never leaves a line start with a single dot and always ends with CRLF.CRLF (random bodies)", () => {
+    const next = rng(42);
+    const alphabet = [".", "\r", "\n", "a", "\r\n", ".."];
+    for (let n = 0; n < 300; n++) {
+      let body = "";
+      const len = Math.floor(next() * 30);
+      for (let i = 0; i < len; i++) body += alphabet[Math.floor(next() * alphabet.length)];
+      const whole = encodeSplit(Buffer.from(body, "latin1"), "whole");
+      expect(encodeSplit(Buffer.from(body, "latin1"), n)).toBe(whole);
+      expect(whole.endsWith("\r\n.\r\n") || whole === ".\r\n").toBe(true);
+      const content = whole.slice(0, whole.length - 3);
+      expect(content).not.toMatch(/(?:^|\r\n)\.(?!\.)/); // every stuffed line starts with ".."
+      expect(content).not.toMatch(/(?<!\r)\n/); // no bare LF
+      // Un-stuffing gives back the body with LF normalised to CRLF.
+      const unstuffed = content.replace(/(^|\r\n)\./g, "$1");
+      const normalised = body.replace(/\r?\n/g, "\r\n");
+      expect(unstuffed).toBe(normalised.length === 0 || /\r?\n$/.test(body) || body.endsWith("\r") ? normalised.replace(/\r$/, "\r\n") : `${normalised}\r\n`);
+    }
+  });
+
+  it("refuses use after end", () => {
+    const enc = new DataEncoder();
+    enc.end();
+    expect(() => enc.push(Buffer.from("x"))).toThrow();
+    expect(() => enc.end()).toThrow();
+  });
+
+  it("encodeData and hasEightBit", () => {
+    expect(encodeData(Buffer.from(".x")).toString()).toBe("..x\r\n.\r\n");
+    expect(hasEightBit(Buffer.from("plain\r\n"))).toBe(false);
+    expect(hasEightBit(Buffer.from("Grüße"))).toBe(true);
+  });
+});

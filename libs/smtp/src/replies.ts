@@ -1,0 +1,49 @@
+/**
+ * The reply catalog: every reply the protocol engine sends, and the common
+ * policy replies adapters send, in one place (RFC 5321 codes, RFC 3463
+ * enhanced codes). Wording follows Postfix and Exim where they agree.
+ */
+import { type Reply, reply } from "./reply";
+
+export const replies = {
+  banner: (hostname: string): Reply => reply(220, undefined, `${hostname} ESMTP Postern`),
+  helo: (hostname: string): Reply => reply(250, undefined, hostname),
+  ok: reply(250, "2.0.0", "Ok"),
+  senderOk: reply(250, "2.1.0", "Sender OK"),
+  recipientOk: reply(250, "2.1.5", "Recipient OK"),
+  startData: reply(354, undefined, "End data with <CR><LF>.<CR><LF>"),
+  accepted: (id: string): Reply => reply(250, "2.0.0", `OK id=${id}`),
+  bye: reply(221, "2.0.0", "Bye"),
+  vrfyDisabled: reply(502, "5.5.1", "VRFY command is disabled"),
+  cannotVrfy: reply(252, "2.0.0", "Cannot VRFY user, but will accept message and attempt delivery"),
+  help: reply(214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP", "See RFC 5321"),
+
+  // client errors: syntax (500/501 5.5.2), sequence (503 5.5.1), parameters (501/555 5.5.4)
+  unknownCommand: reply(500, "5.5.2", "Error: command not recognized"),
+  notImplemented: reply(502, "5.5.1", "Error: command not implemented"),
+  lineTooLong: reply(500, "5.5.2", "Error: line too long"),
+  badBytes: reply(500, "5.5.2", "Error: invalid characters in command"),
+  syntax: (usage: string): Reply => reply(501, "5.5.2", `Syntax: ${usage}`),
+  badSender: reply(501, "5.1.7", "Bad sender address syntax"),
+  badRecipient: reply(501, "5.1.3", "Bad recipient address syntax"),
+  badParameter: (text: string): Reply => reply(501, "5.5.4", text),
+  unknownParameter: (name: string): Reply => reply(555, "5.5.4", `Unsupported option: ${name}`),
+  needHelo: reply(503, "5.5.1", "Error: send HELO/EHLO first"),
+  nestedMail: reply(503, "5.5.1", "Error: nested MAIL command"),
+  needMail: reply(503, "5.5.1", "Error: need MAIL command"),
+  needRcpt: reply(503, "5.5.1", "Error: need RCPT command"),
+  noValidRecipients: reply(554, "5.5.1", "Error: no valid recipients"),
+  utf8Required: reply(553, "5.6.7", "Must declare SMTPUTF8 to send UTF-8 addresses"),
+  tooManyRecipients: reply(452, "4.5.3", "Error: too many recipients"),
+  sizeExceeded: reply(552, "5.3.4", "Message size exceeds fixed limit"),
+  bareNewline: reply(550, "5.6.0", "Message contains bare CR or LF; lines must end with CRLF (RFC 5321 2.3.8)"),
+  tooManyErrors: reply(421, "4.7.0", "Error: too many errors, closing connection"),
+  forbiddenCommand: reply(421, "4.7.0", "Error: HTTP or proxy command received, closing connection"),
+
+  // adapter policy and local failures
+  relayDenied: reply(550, "5.7.1", "Relaying denied"),
+  tempLookupFailure: reply(451, "4.3.0", "Temporary lookup failure"),
+  localError: reply(451, "4.3.0", "Local error in processing, try again later"),
+  shuttingDown: (hostname: string): Reply => reply(421, "4.3.2", `${hostname} Service shutting down, closing connection`),
+  timeout: (hostname: string): Reply => reply(421, "4.4.2", `${hostname} timeout`),
+} as const;

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine with Node 20 lacks for Postern, then the
+# workspace's packages. Idempotent: a machine that has everything costs ~2 s.
+#   Debian packages: nats-server redis-server swaks protobuf-compiler libprotobuf-dev
+#   pnpm 10 (pnpm 11 needs Node 22; see ../docs/adr/0001-foundation.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PNPM_VERSION=10.34.9
+APT_PACKAGES=(nats-server redis-server swaks protobuf-compiler libprotobuf-dev)
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "${POSTERN_SKIP_APT:-0}" = 1 ]; then
+    echo "bootstrap: missing Debian packages ${missing[*]} (POSTERN_SKIP_APT=1, not installing)" >&2
+  else
+    echo "bootstrap: installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
+if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null | cut -d. -f1)" != 10 ]; then
+  echo "bootstrap: installing pnpm ${PNPM_VERSION}"
+  as_root npm install -g --silent "pnpm@${PNPM_VERSION}"
+fi
+
+pnpm install --frozen-lockfile --reporter=silent

@@ -1,0 +1,11 @@
+import { z } from "zod";
+import { httpConfigSchema, logConfigSchema } from "@postern/service-kit";
+import { natsConfigSchema } from "@postern/bus";
+
+export const configSchema = z.object({
+  log: logConfigSchema.prefault({}),
+  nats: natsConfigSchema.prefault({}),
+  spf: z.strictObject({ http: httpConfigSchema.prefault({}) }).prefault({}),
+});
+
+export type SpfConfig = z.infer<typeof configSchema>;

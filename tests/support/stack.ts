@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import type { z } from "zod";
+import { runService, type ServiceContext } from "@postern/service-kit";
+import { type Backend, freePort, startNats, startRedis } from "@postern/testing";
+import { configSchema as edgeSchema, startEdge } from "@postern/edge";
+import { configSchema as outboundSchema, startDaneOutbound } from "@postern/dane-outbound";
+import { configSchema as eventsSchema, startDeliveryEvents } from "@postern/delivery-events";
+import { configSchema as spfSchema, startSpf } from "@postern/spf";
+import { configSchema as dmarcSchema, startDmarc } from "@postern/dmarc";
+import { configSchema as ocspSchema, startOcspRefresher } from "@postern/ocsp-refresher";
+
+/** Collected JSON log lines of in-process services (tests read them instead of stdout). */
+export class LogSink extends Writable {
+  readonly lines: Array<Record<string, unknown>> = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    for (const line of chunk.toString("utf8").split("\n")) {
+      if (line.trim()) this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    }
+    done();
+  }
+}
+
+export interface Stack {
+  nats: Backend;
+  redis: Backend;
+  smtpPort: number;
+  eventsAddress: string;
+  maildir: string;
+  logs: LogSink;
+  stop(): Promise<void>;
+}
+
+/**
+ * All six services in this process against a real nats-server and redis-server,
+ * configured as the local stack is, with free loopback ports and a temporary Maildir.
+ */
+export async function startStack(opts: { routes?: Record<string, string>; edge?: Record<string, unknown> } = {}): Promise<Stack> {
+  const [nats, redis] = await Promise.all([startNats(), startRedis()]);
+  const maildir = mkdtempSync(join(tmpdir(), "postern-maildir-"));
+  const smtpPort = await freePort();
+  const eventsAddress = `127.0.0.1:${await freePort()}`;
+  const logs = new LogSink();
+  const config = {
+    log: { level: "info" },
+    nats: { servers: [nats.url], jetstream: { mail: { storage: "memory" }, events: { storage: "memory" }, spool: { storage: "memory" }, kv: { storage: "memory" } } },
+    edge: {
+      smtp_listen: [`127.0.0.1:${smtpPort}`],
+      grpc: { listen: "127.0.0.1:0" },
+      hostname: "edge.e2e.test",
+      local_domains: ["localhost"],
+      redis_servers: [redis.url],
+      local_domains_redis_set: "postern:local_domains",
+      ...opts.edge,
+    },
+    dane_outbound: {
+      routes: { localhost: `maildir:${maildir}`, ...opts.routes },
+      delivery_events: { address: eventsAddress },
+      retry: { schedule_seconds: [1], max_age_seconds: 60 },
+    },
+    delivery_events: { grpc: { listen: eventsAddress } },
+  };
+  const contexts: Array<ServiceContext<unknown>> = [];
+  const run = async <S extends z.ZodType>(name: string, schema: S, start: (ctx: ServiceContext<z.infer<S>>) => Promise<void>): Promise<void> => {
+    const ctx = await runService({ name, schema, config, env: {}, installSignalHandlers: false, exitOnError: false, logDestination: logs, start });
+    contexts.push(ctx as ServiceContext<unknown>);
+  };
+  try {
+    await run("delivery-events", eventsSchema, startDeliveryEvents);
+    await run("dane-outbound", outboundSchema, startDaneOutbound);
+    await run("spf", spfSchema, startSpf);
+    await run("dmarc", dmarcSchema, startDmarc);
+    await run("ocsp-refresher", ocspSchema, startOcspRefresher);
+    await run("edge", edgeSchema, startEdge);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+
+  async function stopAll(): Promise<void> {
+    for (const ctx of contexts.reverse()) await ctx.shutdown.trigger("test finished");
+    await Promise.all([nats.stop(), redis.stop()]);
+    rmSync(maildir, { recursive: true, force: true });
+  }
+
+  return { nats, redis, smtpPort, eventsAddress, maildir, logs, stop: stopAll };
+}
