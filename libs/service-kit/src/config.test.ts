@@ -121,7 +121,7 @@ function configError(fn: () => unknown): ConfigError {
 }
 
 describe("ConfigError", () => {
-  const cases: Array<{ name: string; raw: unknown; wantLines: string[] }> = [
+  const cases: Array<{ name: string; raw: unknown; wantLines: unknown[] }> = [
     {
       name: "bad host:port in a list",
       raw: { edge: { smtp_listen: ["nope"] } },
@@ -136,8 +136,8 @@ describe("ConfigError", () => {
       name: "every issue, one line each",
       raw: { log: { level: "loud" }, edge: { http: { port: 70000 }, grpc: { listen: "x:99999" } } },
       wantLines: [
-        expect.stringMatching(/^invalid configuration: log\.level: /) as unknown as string,
-        expect.stringMatching(/^invalid configuration: edge\.http\.port: /) as unknown as string,
+        expect.stringMatching(/^invalid configuration: log\.level: /),
+        expect.stringMatching(/^invalid configuration: edge\.http\.port: /),
         "invalid configuration: edge.grpc.listen: expected host:port",
       ],
     },
@@ -187,6 +187,12 @@ describe("stringList", () => {
     ["", []],
   ])("%j -> %j", (input, want) => expect(stringList.parse(input)).toEqual(want));
   it.each([[42], [[1]], [[""]]])("rejects %j", (input) => expect(stringList.safeParse(input).success).toBe(false));
+  it("stringListOf with min and an item schema", () => {
+    const list = stringListOf(hostPortSchema, { min: 1 });
+    expect(list.parse("127.0.0.1:25,[::1]:25")).toEqual(["127.0.0.1:25", "[::1]:25"]);
+    expect(list.safeParse("").success).toBe(false);
+    expect(list.safeParse("a:1,b").error?.issues.map((i) => [i.path, i.message])).toEqual([[[1], "expected host:port"]]);
+  });
 });
 
 describe("envOverrides", () => {

@@ -108,6 +108,20 @@ describe("grpc", () => {
     await expect(call).resolves.toMatchObject({ text: "INFLIGHT" });
   });
 
+  it("close forces shutdown when calls do not drain in time", async () => {
+    const { logger, lines } = memoryLogger();
+    const hang: grpc.UntypedServiceImplementation = { echo: () => undefined };
+    const server = await startGrpcServer({ listen: "127.0.0.1:0", logger, services: [[EchoService, hang]], forceShutdownMs: 100 });
+    const c = client(server.address);
+    const call = unaryCall(c.echo.bind(c), { text: "never" }, 5000).catch((e: grpc.ServiceError) => e.code);
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    await server.close();
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(lines.map((l) => l.msg)).toContain("grpc server did not drain in time, forcing shutdown");
+    expect(await call).toBe(grpc.status.CANCELLED); // the forced close cancels the call
+  });
+
   it("bind failure rejects", async () => {
     const server = await start();
     const quiet = jest.spyOn(console, "error").mockImplementation(() => undefined); // grpc-js logs the failed bind

@@ -57,6 +57,8 @@ export async function startGrpcServer(opts: {
   logger: Logger;
   services: Array<[grpc.ServiceDefinition, grpc.UntypedServiceImplementation]>;
   options?: grpc.ServerOptions;
+  /** how long close() waits for calls to drain before forcing; default 5 s */
+  forceShutdownMs?: number;
 }): Promise<GrpcServerHandle> {
   const server = new grpc.Server(opts.options);
   for (const [definition, implementation] of opts.services) server.addService(definition, implementation);
@@ -81,7 +83,7 @@ export async function startGrpcServer(opts: {
           opts.logger.warn({ address }, logEvents.grpcForced);
           server.forceShutdown();
           resolve();
-        }, GRPC_FORCE_SHUTDOWN_MS);
+        }, opts.forceShutdownMs ?? GRPC_FORCE_SHUTDOWN_MS);
         timer.unref();
         server.tryShutdown(() => {
           clearTimeout(timer);

@@ -82,9 +82,9 @@ function splitList(v: unknown): unknown {
     .filter((s) => s !== "");
 }
 
-/** A list of `item` given as an array or as "a,b" (the form an env override takes). */
-export function stringListOf<T extends z.ZodType<unknown, string>>(item: T) {
-  return z.preprocess(splitList, z.array(item));
+/** A list of `item` given as an array or as "a,b" (the form an env override takes); `min` entries at least. */
+export function stringListOf<T extends z.ZodType<unknown, string>>(item: T, opts: { min?: number } = {}) {
+  return z.preprocess(splitList, z.array(item).min(opts.min ?? 0));
 }
 
 /** string[] given as ["a","b"] or "a,b". */
