@@ -29,6 +29,4 @@ export const logEvents = {
   clusterUpdate: "nats.cluster_update",
   /** info (error when err is set): the connection is closed for good */
   closed: "nats.closed",
-  /** info: a stream was created or its configuration updated; fields stream, action, changed */
-  topology: "nats.topology",
 } as const;

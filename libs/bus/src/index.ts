@@ -9,7 +9,8 @@
  * (ensureTopology, safe to run from every replica at start-up); names every
  * subject, stream, consumer, queue group and bucket (subjects, streamNames, ...);
  * encodes and decodes the protobuf payloads (codecs); publishes events
- * (newEvent, publishEvent).
+ * (newEvent, publishEvent); attachBus does connect + topology + readiness +
+ * drain-at-shutdown for a service in one call.
  *
  * SECURITY: every payload read from NATS is untrusted; decode it with a codec,
  * which turns malformed bytes into DecodeError instead of a partial message.
@@ -41,6 +42,7 @@ export {
 } from "./config";
 export { connectBus, connectionOptions, redactUrl, type Bus } from "./connect";
 export { ensureTopology, streamPlans, type StreamPlan } from "./topology";
+export { attachBus, type BusHost } from "./attach";
 export { openSpool, openKv } from "./stores";
 export { newEvent, publishEvent } from "./events";
 export {

@@ -178,7 +178,12 @@ export async function ensureTopology(bus: Bus, config: JetStreamConfig): Promise
     {
       name: objectStoreStreamName(bucketNames.spool),
       immutable: { storage: spool.storage, retention: RetentionPolicy.Limits },
-      managed: { num_replicas: spool.replicas, max_bytes: spool.max_bytes, max_age: spoolAge },
+      managed: {
+        num_replicas: spool.replicas,
+        max_bytes: spool.max_bytes,
+        max_age: spoolAge,
+        duplicate_window: duplicateWindow(spool.ttl_seconds),
+      },
     },
     () =>
       objm.create(bucketNames.spool, {

@@ -1,4 +1,4 @@
-import * as childProcess from "node:child_process";
+import childProcess from "node:child_process";
 
 /**
  * State that must be per process, not per module instance. Jest loads this package afresh
