@@ -57,7 +57,8 @@ cleanup() {
   wait 2>/dev/null || true
   echo "postern: stopped"
 }
-trap cleanup INT TERM EXIT
+trap 'cleanup; exit 0' INT TERM
+trap cleanup EXIT
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() { # wait_port PORT NAME SECONDS
