@@ -65,7 +65,7 @@ export async function startStack(opts: { routes?: Record<string, string>; edge?:
   const contexts: Array<ServiceContext<unknown>> = [];
   const run = async <S extends z.ZodType>(name: string, schema: S, start: (ctx: ServiceContext<z.infer<S>>) => Promise<void>): Promise<void> => {
     const ctx = await runService({ name, schema, config, env: {}, installSignalHandlers: false, exitOnError: false, logDestination: logs, start });
-    contexts.push(ctx as ServiceContext<unknown>);
+    contexts.push(ctx);
   };
   try {
     await run("delivery-events", eventsSchema, startDeliveryEvents);

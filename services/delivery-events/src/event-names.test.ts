@@ -1,4 +1,4 @@
-import { isValidEventName, isValidEventPattern, matchesEventPattern, patternToSubject } from "./event-names";
+import { isValidEventName, isValidEventPattern, matchesEventPattern } from "./event-names";
 
 describe("event names", () => {
   it.each([
@@ -41,10 +41,5 @@ describe("event names", () => {
     ["msg:rcpt:*", "msg:rcpt", false],
   ])("matchesEventPattern(%j, %j) = %s", (pattern, name, want) => {
     expect(matchesEventPattern(pattern, name)).toBe(want);
-  });
-
-  it("maps a pattern to its NATS subject", () => {
-    expect(patternToSubject("msg:*")).toBe("postern.event.msg.*");
-    expect(patternToSubject("msg:rcpt:host:defer")).toBe("postern.event.msg.rcpt.host.defer");
   });
 });

@@ -32,7 +32,3 @@ export function matchesEventPattern(pattern: string, name: string): boolean {
   return want.length === have.length;
 }
 
-/** The NATS subject filter for one pattern: `msg:*` → `postern.event.msg.*`. */
-export function patternToSubject(pattern: string): string {
-  return `postern.event.${pattern.split(":").join(".")}`;
-}

@@ -5,7 +5,7 @@ import type { Gauge } from "prom-client";
 import { DeliverPolicy, type OrderedConsumerOptions } from "@nats-io/jetstream";
 import { type Bus, codecs, streamNames, subjects } from "@postern/bus";
 import type { EventsServer, SubscribeRequest } from "@postern/proto";
-import { isValidEventPattern, matchesEventPattern, patternToSubject } from "./event-names";
+import { isValidEventPattern, matchesEventPattern } from "./event-names";
 
 export interface SubscriptionDeps {
   bus: Bus;
@@ -16,9 +16,15 @@ export interface SubscriptionDeps {
   stopping: AbortSignal;
 }
 
+/** Ends a server stream with a gRPC status (grpc-js sends it when the call emits "error"). */
+function fail(call: grpc.ServerWritableStream<SubscribeRequest, unknown>, code: grpc.status, details: string): void {
+  const status: Partial<grpc.StatusObject> = { code, details };
+  call.emit("error", status);
+}
+
 export function consumerOptions(request: SubscribeRequest): Partial<OrderedConsumerOptions> {
   const [only] = request.names;
-  const filter = request.names.length === 1 && only !== undefined ? patternToSubject(only) : subjects.eventsAll;
+  const filter = request.names.length === 1 && only !== undefined ? subjects.eventFilter(only) : subjects.eventsAll;
   const after = Number(request.afterSequence || "0");
   if (after > 0) return { filter_subjects: filter, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 };
   if (request.fromStart) return { filter_subjects: filter, deliver_policy: DeliverPolicy.All };
@@ -36,15 +42,15 @@ export function createEventsServer(deps: SubscriptionDeps): EventsServer {
       const request = call.request;
       const bad = request.names.find((name) => !isValidEventPattern(name));
       if (bad !== undefined) {
-        call.destroy(Object.assign(new Error(`invalid event pattern ${JSON.stringify(bad)}`), { code: grpc.status.INVALID_ARGUMENT }));
+        fail(call, grpc.status.INVALID_ARGUMENT, `invalid event pattern ${JSON.stringify(bad)}`);
         return;
       }
       if (!/^\d*$/.test(request.afterSequence)) {
-        call.destroy(Object.assign(new Error("after_sequence must be a number"), { code: grpc.status.INVALID_ARGUMENT }));
+        fail(call, grpc.status.INVALID_ARGUMENT, "after_sequence must be a number");
         return;
       }
       if (open >= deps.maxSubscribers) {
-        call.destroy(Object.assign(new Error("too many subscribers"), { code: grpc.status.RESOURCE_EXHAUSTED }));
+        fail(call, grpc.status.RESOURCE_EXHAUSTED, "too many subscribers");
         return;
       }
       open++;
@@ -52,7 +58,7 @@ export function createEventsServer(deps: SubscriptionDeps): EventsServer {
       streamEvents(deps, call)
         .catch((err: unknown) => {
           deps.logger.warn({ err }, "event subscription failed");
-          if (!call.destroyed) call.destroy(Object.assign(new Error("event stream unavailable"), { code: grpc.status.UNAVAILABLE }));
+          if (!call.destroyed) fail(call, grpc.status.UNAVAILABLE, "event stream unavailable");
         })
         .finally(() => {
           open--;

@@ -1,6 +1,8 @@
 import type { Event } from "@postern/proto";
 
-const TPDA_FIELDS: ReadonlyArray<[keyof Event, string]> = [
+type ScalarField = { [K in keyof Event]-?: Event[K] extends string | number ? K : never }[keyof Event];
+
+const TPDA_FIELDS: ReadonlyArray<[ScalarField, string]> = [
   ["senderAddress", "sender"],
   ["deliveryLocalPart", "local_part"],
   ["deliveryDomain", "domain"],
@@ -21,11 +23,11 @@ function quote(value: string): string {
 
 /** One line per event: time, sequence, name, message id, then the non-empty TPDA fields as key=value. */
 export function formatEventLine(event: Event): string {
-  const parts = [event.time ? event.time.toISOString() : "-", `seq=${event.sequence || "-"}`, event.name, `id=${event.messageId || "-"}`];
+  const parts = [event.time ? event.time.toISOString() : "-", `seq=${event.sequence && event.sequence !== "0" ? event.sequence : "-"}`, event.name, `id=${event.messageId || "-"}`];
   for (const [field, label] of TPDA_FIELDS) {
     const value = event[field];
     if (value === "" || value === 0 || value === undefined) continue;
-    parts.push(`${label}=${quote(String(value as string | number))}`);
+    parts.push(`${label}=${quote(String(value))}`);
   }
   for (const [key, value] of Object.entries(event.attributes).sort(([a], [b]) => a.localeCompare(b))) {
     parts.push(`${key}=${quote(value)}`);
