@@ -1,0 +1,81 @@
+import os from "node:os";
+import { Event, type OutcomesClient } from "@postern/proto";
+import { unaryCall } from "@postern/service-kit";
+import { ReportError } from "./errors";
+import { eventId } from "./event-ids";
+import { type RcptResult, type Target } from "./types";
+
+export const EventNames = {
+  delivery: "msg:delivery",
+  rcptDefer: "msg:rcpt:defer",
+  failDelivery: "msg:fail:delivery",
+  failInternal: "msg:fail:internal",
+  complete: "msg:complete",
+} as const;
+
+export interface EventContext {
+  messageId: string;
+  sender: string;
+  attempt: number;
+  routerName: string;
+  transportName: string;
+}
+
+const HOST = os.hostname();
+
+/** The event for one recipient's result, with the TPDA fields (Exim's $tpda_* / $event_* variables). */
+export function outcomeEvent(ctx: EventContext, target: Target, result: RcptResult): Event {
+  const name =
+    result.status === "delivered"
+      ? EventNames.delivery
+      : result.status === "deferred"
+        ? EventNames.rcptDefer
+        : result.internal === true
+          ? EventNames.failInternal
+          : EventNames.failDelivery;
+  return Event.fromPartial({
+    id: eventId(ctx.messageId, target.pos, name, ctx.attempt),
+    name,
+    time: new Date(),
+    messageId: ctx.messageId,
+    deliveryIp: result.host?.ip ?? "",
+    deliveryPort: result.host?.port ?? 0,
+    deliveryFqdn: result.host?.name ?? "",
+    deliveryLocalPart: target.localPart,
+    deliveryDomain: target.domain,
+    deliveryConfirmation: result.status === "delivered" ? result.confirmation : "",
+    deferErrno: result.status === "delivered" ? 0 : result.errno,
+    deferErrstr: result.status === "delivered" ? "" : result.errstr,
+    routerName: ctx.routerName,
+    transportName: ctx.transportName,
+    senderAddress: ctx.sender,
+    host: HOST,
+    attributes: { attempt: String(ctx.attempt), recipient: target.address },
+  });
+}
+
+/** msg:complete, once every recipient has a final outcome. */
+export function completeEvent(messageId: string, sender: string, attempt: number): Event {
+  return Event.fromPartial({
+    id: eventId(messageId, "message", EventNames.complete, attempt),
+    name: EventNames.complete,
+    time: new Date(),
+    messageId,
+    senderAddress: sender,
+    host: HOST,
+    attributes: { attempt: String(attempt) },
+  });
+}
+
+export type RecordFn = (event: Event) => Promise<void>;
+
+/** Outcomes.Record over gRPC with a deadline; any failure becomes ReportError. */
+export function outcomesRecorder(client: OutcomesClient, deadlineMs: number): RecordFn {
+  return async (event) => {
+    try {
+      await unaryCall(client.record.bind(client), { event }, deadlineMs);
+    } catch (err) {
+      throw new ReportError(event.name, err instanceof Error ? err.message : String(err), { cause: err });
+    }
+  };
+}
