@@ -48,7 +48,11 @@ function isLetDig(c: string): boolean {
 
 const fail = (reason: string): PathResult => ({ ok: false, reason });
 
-/** Domain = sub-domain *("." sub-domain); returns the end index or -1. */
+/**
+ * Domain = sub-domain *("." sub-domain); returns the end index or -1. U-labels
+ * are measured in UTF-16 code units: the 63/255 caps are sanity bounds here,
+ * not DNS length checks.
+ */
 export function scanDomain(s: string, start: number): number {
   let i = start;
   for (;;) {
@@ -115,9 +119,6 @@ function skipSourceRoute(s: string, start: number): number {
   }
 }
 
-// Non-ASCII is matched by code unit, so astral characters count twice toward the
-// label limit; the cap is a sanity bound, not a DNS length check.
-// eslint-disable-next-line no-control-regex
 const nonAscii = /[^\x00-\x7f]/;
 
 /** Parses "<...>" at the start of text; rest is whatever follows ">". */

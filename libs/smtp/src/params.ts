@@ -9,13 +9,13 @@
 import { type Reply } from "./reply";
 import { replies } from "./replies";
 
-export type BodyType = "7BIT" | "8BITMIME";
+export type MailBodyType = "7BIT" | "8BITMIME";
 export type DsnRet = "FULL" | "HDRS";
 export type NotifyValue = "NEVER" | "SUCCESS" | "FAILURE" | "DELAY";
 
 export interface MailParams {
   readonly size?: number;
-  readonly body?: BodyType;
+  readonly body?: MailBodyType;
   readonly smtputf8: boolean;
   readonly ret?: DsnRet;
   /** decoded xtext */
@@ -95,7 +95,7 @@ export function parseMailParams(rest: string, ctx: ParamContext): ParamResult<Ma
   const raw = splitParams(rest);
   if (!Array.isArray(raw)) return { ok: false, reply: raw };
   let size: number | undefined;
-  let body: BodyType | undefined;
+  let body: MailBodyType | undefined;
   let smtputf8 = false;
   let ret: DsnRet | undefined;
   let envid: string | undefined;

@@ -3,7 +3,7 @@
  * (RFC 2034), and the formatter for single and multiline replies.
  *
  * SECURITY: reply text may quote client input (a parameter name, a command
- * verb). formatReply() replaces every byte outside printable ASCII, so a
+ * verb). formatServerReply() replaces every byte outside printable ASCII, so a
  * client can never inject a CR/LF and forge a reply line.
  */
 
@@ -33,7 +33,7 @@ export function sanitizeText(text: string): string {
 }
 
 /** "250-first\r\n250 last\r\n"; the enhanced code, when present, starts every line. */
-export function formatReply(r: Reply): string {
+export function formatServerReply(r: Reply): string {
   const lines = r.lines.length > 0 ? r.lines : [""];
   const prefix = r.enhanced === undefined ? "" : `${r.enhanced} `;
   let out = "";
@@ -42,22 +42,4 @@ export function formatReply(r: Reply): string {
     out += `${r.code}${sep}${prefix}${sanitizeText(lines[i] ?? "")}`.trimEnd() + "\r\n";
   }
   return out;
-}
-
-/** Parses one formatted reply back (tests and clients): code, enhanced code and lines. */
-export function parseReply(text: string): Reply | null {
-  const lines = text.split("\r\n").filter((l) => l.length > 0);
-  const first = lines[0];
-  if (first === undefined) return null;
-  const code = Number(first.slice(0, 3));
-  if (!Number.isInteger(code)) return null;
-  let enhanced: string | undefined;
-  const texts = lines.map((l) => {
-    const rest = l.slice(4);
-    const m = /^([245]\.\d{1,3}\.\d{1,3})(?: |$)(.*)$/.exec(rest);
-    if (m?.[1] === undefined) return rest;
-    enhanced = m[1];
-    return m[2] ?? "";
-  });
-  return reply(code, enhanced, ...texts);
 }

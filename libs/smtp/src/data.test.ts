@@ -1,0 +1,129 @@
+import { DataDecoder, type DataInfo } from "./data";
+
+/** Deterministic PRNG (mulberry32) so random splits reproduce. */
+function rng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Splitter = (b: Buffer) => Buffer[];
+const splitters: [string, Splitter][] = [
+  ["whole", (b) => [b]],
+  ["bytewise", (b) => [...b].map((x) => Buffer.from([x]))],
+  ...[1, 2, 3, 4, 5].map((seed): [string, Splitter] => [
+    `random#${seed}`,
+    (b) => {
+      const r = rng(seed);
+      const out: Buffer[] = [];
+      for (let i = 0; i < b.length; ) {
+        const n = 1 + Math.floor(r() * 7);
+        out.push(b.subarray(i, i + n));
+        i += n;
+      }
+      return out;
+    },
+  ]),
+];
+
+/** Feeds chunks until done; returns the body, whether done, the unconsumed rest and the info. */
+function decode(chunks: Buffer[], maxSize: number): { body: string; done: boolean; rest: string; info: DataInfo } {
+  const d = new DataDecoder(maxSize);
+  const body: Buffer[] = [];
+  const rest: Buffer[] = [];
+  let done = false;
+  for (const c of chunks) {
+    if (done) {
+      rest.push(c);
+      continue;
+    }
+    const r = d.write(c, 0);
+    body.push(...r.chunks);
+    if (r.done) {
+      done = true;
+      rest.push(c.subarray(r.end));
+    }
+  }
+  return { body: Buffer.concat(body).toString("latin1"), done, rest: Buffer.concat(rest).toString("latin1"), info: d.info() };
+}
+
+interface Case {
+  name: string;
+  input: string;
+  wantBody: string;
+  wantDone?: boolean;
+  wantRest?: string;
+  wantFlags?: Partial<DataInfo>;
+  maxSize?: number;
+}
+
+const cases: Case[] = [
+  { name: "empty message", input: ".\r\n", wantBody: "" },
+  { name: "one line", input: "Subject: x\r\n\r\nhi\r\n.\r\n", wantBody: "Subject: x\r\n\r\nhi\r\n" },
+  { name: "rest after terminator stays", input: "a\r\n.\r\nQUIT\r\n", wantBody: "a\r\n", wantRest: "QUIT\r\n" },
+  { name: "dot-unstuffing", input: "..a\r\n...\r\n.\r\n", wantBody: ".a\r\n..\r\n" },
+  { name: "dot not at line start kept", input: "a.b\r\n.\r\n", wantBody: "a.b\r\n" },
+  { name: "dot alone then text", input: ".x\r\n.\r\n", wantBody: "x\r\n" },
+  { name: "no terminator", input: "abc\r\n", wantBody: "abc\r\n", wantDone: false },
+  { name: "half terminator", input: "abc\r\n.\r", wantBody: "abc\r\n", wantDone: false },
+  { name: "LF.LF is content (bare LF)", input: "a\n.\nb\r\n.\r\n", wantBody: "a\n.\nb\r\n", wantFlags: { bareLf: true } },
+  { name: "CR.CR is content (bare CR)", input: "a\r.\rb\r\n.\r\n", wantBody: "a\r.\rb\r\n", wantFlags: { bareCr: true } },
+  { name: "CRLF.LF is content", input: "a\r\n.\nMAIL FROM:<x@y>\r\n.\r\n", wantBody: "a\r\n\nMAIL FROM:<x@y>\r\n", wantFlags: { bareLf: true } },
+  { name: "LF.CRLF is content", input: "a\n.\r\nb\r\n.\r\n", wantBody: "a\n.\r\nb\r\n", wantFlags: { bareLf: true } },
+  { name: "dot CR x at line start", input: ".\rx\r\n.\r\n", wantBody: "\rx\r\n", wantFlags: { bareCr: true } },
+  { name: "dot CR CR LF", input: ".\r\r\n.\r\n", wantBody: "\r\r\n", wantFlags: { bareCr: true } },
+  { name: "bare LF at start", input: "\n.\r\n", wantBody: "\n.\r\n", wantDone: false, wantFlags: { bareLf: true } },
+  { name: "CRLF CRLF dot", input: "\r\n\r\n.\r\n", wantBody: "\r\n\r\n" },
+  { name: "no bare flags on clean body", input: "a\r\nb\r\n.\r\n", wantBody: "a\r\nb\r\n", wantFlags: { bareCr: false, bareLf: false, longLines: false } },
+  { name: "long line flagged", input: `${"x".repeat(999)}\r\n.\r\n`, wantBody: `${"x".repeat(999)}\r\n`, wantFlags: { longLines: true } },
+  { name: "998 is fine", input: `${"x".repeat(998)}\r\n.\r\n`, wantBody: `${"x".repeat(998)}\r\n`, wantFlags: { longLines: false } },
+  { name: "stuffed dot counts toward line length", input: `.${"x".repeat(998)}\r\n.\r\n`, wantBody: `${"x".repeat(998)}\r\n`, wantFlags: { longLines: true } },
+  { name: "8bit and NUL", input: "\u00e9\u0000\r\n.\r\n", wantBody: "\u00e9\u0000\r\n", wantFlags: { eightBit: true, nul: true } },
+  { name: "size counted after unstuffing", input: "..\r\n.\r\n", wantBody: ".\r\n", wantFlags: { size: 3, sizeExceeded: false } },
+  { name: "size limit: output stops, stream consumed", input: "0123456789\r\nabc\r\n.\r\nNOOP\r\n", wantBody: "", maxSize: 5, wantRest: "NOOP\r\n", wantFlags: { size: 17, sizeExceeded: true } },
+  { name: "exactly at limit", input: "abc\r\n.\r\n", wantBody: "abc\r\n", maxSize: 5, wantFlags: { sizeExceeded: false } },
+];
+
+describe("DataDecoder", () => {
+  for (const [split, fn] of splitters) {
+    describe(split, () => {
+      test.each(cases)("$name", (c) => {
+        const max = c.maxSize ?? 1 << 20;
+        const got = decode(fn(Buffer.from(c.input, "latin1")), max);
+        // over the limit, chunks already emitted before the limit was hit depend on the split
+        if (!(c.wantFlags?.sizeExceeded ?? false)) expect(got.body).toBe(c.wantBody);
+        expect(got.body.length).toBeLessThanOrEqual(max);
+        expect(got.done).toBe(c.wantDone ?? true);
+        expect(got.rest).toBe(c.wantRest ?? "");
+        expect(got.info).toMatchObject(c.wantFlags ?? {});
+      });
+    });
+  }
+
+  test("appending bytes after the terminator does not change what is consumed", () => {
+    for (const c of cases.filter((x) => (x.wantDone ?? true) && x.wantRest === undefined)) {
+      const input = Buffer.from(c.input + "RSET\r\n", "latin1");
+      const d = new DataDecoder(1 << 20);
+      const r = d.write(input, 0);
+      expect(r.done).toBe(true);
+      expect(input.subarray(r.end).toString()).toBe("RSET\r\n");
+    }
+  });
+
+  test("dropping the terminator leaves the decoder waiting", () => {
+    for (const c of cases.filter((x) => (x.wantDone ?? true) && x.wantRest === undefined)) {
+      const r = new DataDecoder(1 << 20).write(Buffer.from(c.input.slice(0, -3), "latin1"), 0);
+      expect(r.done).toBe(false);
+    }
+  });
+
+  test("start offset is honoured", () => {
+    const r = new DataDecoder(100).write(Buffer.from("DATA\r\nx\r\n.\r\n"), 6);
+    expect(Buffer.concat(r.chunks).toString()).toBe("x\r\n");
+    expect(r.done).toBe(true);
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * EdgeCallback: how workers answer the edge. ReportSpf / ReportDmarc resolve
+ * a pending transaction by txn_id; PutStaple keeps the newest OCSP staple per
+ * certificate in memory for STARTTLS.
+ *
+ * SECURITY: callers are other Postern services; still, a verdict only counts
+ * when its txn_id (128 random bits) is pending, and the staple store is capped.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { type Ack, type EdgeCallbackServer, type Staple } from "@postern/proto";
+import { type TxnRegistry } from "./txn";
+
+export const MAX_STAPLES = 1024;
+
+/** The newest staple per certificate id; never replaced by an older or already expired one. */
+export class StapleStore {
+  private readonly staples = new Map<string, Staple>();
+
+  put(staple: Staple, now = new Date()): boolean {
+    const next = staple.nextUpdate;
+    if (next !== undefined && next <= now) return false;
+    const current = this.staples.get(staple.certId);
+    if (current?.thisUpdate !== undefined && staple.thisUpdate !== undefined && staple.thisUpdate < current.thisUpdate) return false;
+    if (current === undefined && this.staples.size >= MAX_STAPLES) return false;
+    this.staples.set(staple.certId, staple);
+    return true;
+  }
+
+  /** The staple for a certificate when it is still valid. */
+  get(certId: string, now = new Date()): Staple | undefined {
+    const s = this.staples.get(certId);
+    if (s === undefined || (s.nextUpdate !== undefined && s.nextUpdate <= now)) return undefined;
+    return s;
+  }
+}
+
+const ack: Ack = {};
+
+export function edgeCallbackServer(txns: TxnRegistry, staples: StapleStore): EdgeCallbackServer {
+  return {
+    reportSpf(call, callback) {
+      txns.resolve("spf", call.request.txnId, call.request);
+      callback(null, ack);
+    },
+    reportDmarc(call, callback) {
+      txns.resolve("dmarc", call.request.txnId, call.request);
+      callback(null, ack);
+    },
+    putStaple(call, callback) {
+      const s = call.request;
+      if (!/^[0-9a-f]{64}$/i.test(s.certId) || s.ocspResponseDer.length === 0) {
+        callback({ code: grpc.status.INVALID_ARGUMENT, details: "cert_id must be a hex SHA-256 and the response non-empty" }, null);
+        return;
+      }
+      staples.put(s);
+      callback(null, ack);
+    },
+  };
+}

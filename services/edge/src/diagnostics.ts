@@ -1,0 +1,68 @@
+import { Counter, Gauge, type Registry } from "prom-client";
+
+/** Every log message the edge writes (the `event` field) and its fields. */
+export const logEvents = {
+  received: "msg.received", // "<= sender H=helo [ip] P=esmtp S=size id=..." { message_id, sender, recipients, helo, ip, port, protocol, size, spooled }
+  messageRejected: "msg.rejected", // { reason, sender, helo, ip, size } (size, bare CR/LF)
+  messageDeferred: "msg.deferred", // { err, sender, helo, ip } (451 at end of DATA: spool or publish failed)
+  rcptRejected: "rcpt.rejected", // { recipient, sender, ip, helo, reason }
+  protocolError: "smtp.protocol_error", // { kind, line, ip }
+  connectionError: "smtp.connection_error", // { err, ip }
+  sessionError: "smtp.session_error", // { err, ip } (a bug: the connection is closed with 421)
+  listening: "smtp.listening", // { address, port }
+  eventFailed: "event.publish_failed", // { name, message_id, err }
+  spoolCleanupFailed: "spool.cleanup_failed", // { message_id, err }
+  redisDown: "redis.down", // { server, err }
+  redisUp: "redis.up", // { server }
+  verdictDropped: "txn.verdict_dropped", // { kind, txn_id } (late or unknown)
+} as const;
+
+export interface EdgeMetrics {
+  /** postern_edge_connections_total */
+  connections: Counter;
+  /** postern_edge_connections_open */
+  connectionsOpen: Gauge;
+  /** postern_edge_messages_total{result="accepted|rejected|deferred"} */
+  messages: Counter<"result">;
+  /** postern_edge_received_bytes_total: body octets of accepted messages */
+  bytes: Counter;
+  /** postern_edge_recipients_total{result="accepted|denied|tempfail|limit"} */
+  recipients: Counter<"result">;
+  /** postern_edge_protocol_errors_total{kind} */
+  protocolErrors: Counter<"kind">;
+  /** postern_edge_verdicts_dropped_total{kind="spf|dmarc"} */
+  verdictsDropped: Counter<"kind">;
+}
+
+export function createEdgeMetrics(registry: Registry): EdgeMetrics {
+  const registers = [registry];
+  return {
+    connections: new Counter({ name: "postern_edge_connections_total", help: "SMTP connections accepted", registers }),
+    connectionsOpen: new Gauge({ name: "postern_edge_connections_open", help: "SMTP connections open now", registers }),
+    messages: new Counter({
+      name: "postern_edge_messages_total",
+      help: "Messages at end of DATA by result",
+      labelNames: ["result"] as const,
+      registers,
+    }),
+    bytes: new Counter({ name: "postern_edge_received_bytes_total", help: "Octets of accepted messages", registers }),
+    recipients: new Counter({
+      name: "postern_edge_recipients_total",
+      help: "RCPT decisions by result",
+      labelNames: ["result"] as const,
+      registers,
+    }),
+    protocolErrors: new Counter({
+      name: "postern_edge_protocol_errors_total",
+      help: "Commands refused by the protocol engine, by kind",
+      labelNames: ["kind"] as const,
+      registers,
+    }),
+    verdictsDropped: new Counter({
+      name: "postern_edge_verdicts_dropped_total",
+      help: "Verdicts that arrived late or for an unknown transaction",
+      labelNames: ["kind"] as const,
+      registers,
+    }),
+  };
+}
