@@ -75,7 +75,11 @@ export async function connectBus(config: NatsConfig, opts: { name: string; logge
       await nc.drain();
     } catch (err) {
       // Closed under our feet (by the server, or by nc.close() elsewhere): nothing left to drain.
-      if (!nc.isClosed()) throw err;
+      if (nc.isClosed()) return;
+      // Drain is refused while disconnected; close anyway, or the client keeps reconnecting
+      // forever and the process never exits.
+      logger.warn({ err, event: logEvents.closed }, "NATS drain failed, closing the connection");
+      await nc.close();
     }
   };
 

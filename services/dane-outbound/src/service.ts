@@ -1,4 +1,4 @@
-import { connectBus, ensureTopology, openKv, openSpool, type ObjectStore } from "@postern/bus";
+import { attachBus, openKv, openSpool, type ObjectStore } from "@postern/bus";
 import { OutcomesClient } from "@postern/proto";
 import { clientCredentials, type ServiceContext } from "@postern/service-kit";
 import { type Config } from "./config";
@@ -69,10 +69,7 @@ async function dispose(m: JsMsg, d: Disposition, store: StateStore, log: Service
 export async function startDaneOutbound(ctx: ServiceContext<Config>): Promise<void> {
   const cfg = ctx.config.dane_outbound;
   const log = ctx.logger;
-  const bus = await connectBus(ctx.config.nats, { name: ctx.name, logger: log });
-  ctx.shutdown.add("nats", () => bus.drain());
-  ctx.health.addCheck("nats", () => bus.isConnected());
-  await ensureTopology(bus, ctx.config.nats.jetstream);
+  const bus = await attachBus(ctx, ctx.config.nats);
 
   const outcomes = new OutcomesClient(cfg.delivery_events.address, clientCredentials(cfg.delivery_events.tls));
   ctx.shutdown.add("delivery-events client", () => outcomes.close());

@@ -1,4 +1,4 @@
-import { connectBus, ensureTopology, openSpool } from "@postern/bus";
+import { attachBus, openSpool } from "@postern/bus";
 import { EdgeCallbackService } from "@postern/proto";
 import { type ServiceContext, startGrpcServer } from "@postern/service-kit";
 import { createAcceptor } from "./accept";
@@ -24,17 +24,7 @@ export async function startEdge(ctx: ServiceContext<EdgeConfig>): Promise<void> 
   const cfg = config.edge;
   const metrics = createEdgeMetrics(ctx.metrics);
 
-  const bus = await connectBus(config.nats, { name: ctx.name, logger });
-  shutdown.add("nats", async () => {
-    try {
-      await bus.drain();
-    } finally {
-      // a drain refused while disconnected must not leave the client reconnecting forever
-      if (!bus.nc.isClosed()) await bus.nc.close();
-    }
-  });
-  health.addCheck("nats", () => bus.isConnected());
-  await ensureTopology(bus, config.nats.jetstream);
+  const bus = await attachBus(ctx, config.nats);
   const spool = await openSpool(bus);
 
   let isLocalDomain: ((domain: string) => Promise<boolean>) | undefined;
