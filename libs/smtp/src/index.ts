@@ -50,6 +50,7 @@ export {
 } from "./params";
 export { formatServerReply, isPositive, reply, sanitizeText, type Reply } from "./reply";
 export { replies } from "./replies";
+export { RefusingSession, type RefusingOutput, type RefusingSessionOptions } from "./refusing-session";
 export { addressLiteral, formatReceived, formatRfc5322Date, type ReceivedInfo } from "./received";
 export { escapeBytes } from "./escape";
 export { SmtpError, SmtpOptionsError, SmtpStateError, smtpErrorCodes, type SmtpErrorCode } from "./errors";

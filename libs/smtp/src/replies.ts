@@ -42,6 +42,8 @@ export const replies = {
 
   // adapter policy and local failures
   relayDenied: reply(550, "5.7.1", "Relaying denied"),
+  /** Exim's wording, after a failed PROXY negotiation */
+  proxyRefused: reply(503, "5.7.0", "Command refused, required Proxy negotiation failed"),
   tempLookupFailure: reply(451, "4.3.0", "Temporary lookup failure"),
   localError: reply(451, "4.3.0", "Local error in processing, try again later"),
   shuttingDown: (hostname: string): Reply => reply(421, "4.3.2", `${hostname} Service shutting down, closing connection`),

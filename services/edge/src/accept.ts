@@ -121,7 +121,15 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
     const event = newEvent("msg:received", {
       messageId: id,
       senderAddress: record.sender,
-      attributes: { client_ip: msg.client.ip, helo: msg.client.helo, size: String(body.length), protocol: msg.client.protocol },
+      attributes: {
+        client_ip: msg.client.ip,
+        helo: msg.client.helo,
+        size: String(body.length),
+        protocol: msg.client.protocol,
+        ...(msg.client.proxySession
+          ? { proxy_session: "true", proxy_host_address: msg.client.proxyHostAddress, proxy_host_port: String(msg.client.proxyHostPort) }
+          : {}),
+      },
     });
     publishEvent(bus, event).catch((err: unknown) =>
       logger.warn({ event: logEvents.eventFailed, name: event.name, message_id: id, err }, "msg:received event not stored"),
@@ -146,7 +154,8 @@ function logReceived(logger: Logger, r: MailRecord, size: number, spooled: boole
       protocol: c?.protocol,
       size,
       spooled,
+      ...(c?.proxySession ? { proxy_host_address: c.proxyHostAddress, proxy_host_port: c.proxyHostPort, proxy_tls_version: c.proxyTlsVersion || undefined, proxy_tls_cipher: c.proxyTlsCipher || undefined, proxy_tls_client_cn: c.proxyTlsClientCn || undefined } : {}),
     },
-    `<= ${sender} H=${c?.helo ?? ""} [${c?.ip ?? ""}] P=${c?.protocol ?? ""} S=${size} id=${r.messageId}`,
+    `<= ${sender} H=${c?.helo ?? ""} [${c?.ip ?? ""}] P=${c?.protocol ?? ""}${c?.proxySession ? ` PRX=${c.proxyHostAddress}` : ""} S=${size} id=${r.messageId}`,
   );
 }

@@ -50,6 +50,14 @@ export const edgeSectionSchema = z
     redis_servers: stringListOf(redisUrl, { min: 1 }).optional(),
     /** a Redis set of extra local domains (SISMEMBER key domain), e.g. "postern:local_domains" */
     local_domains_redis_set: z.string().min(1).optional(),
+    /** peers (load balancers) that must send a PROXY v1/v2 header; nobody else's is parsed. Exim: hosts_proxy */
+    hosts_proxy: stringListOf(hostSpec).default([]),
+    /** seconds a peer in hosts_proxy has to send its whole header */
+    proxy_timeout: z.number().positive().max(300).default(3),
+    /** after a failed negotiation: "refuse" sends the banner and 503 to every command but QUIT (Exim), "drop" closes */
+    proxy_failure_action: z.enum(["refuse", "drop"]).default("refuse"),
+    /** largest PROXY header accepted (v2 with TLVs); v1 lines stay capped at 107 bytes */
+    proxy_max_header_bytes: z.number().int().min(232).max(65_551).default(4096),
   })
   .refine((e) => e.local_domains_redis_set === undefined || e.redis_servers !== undefined, {
     message: "needs redis_servers",
@@ -57,9 +65,16 @@ export const edgeSectionSchema = z
   });
 export type EdgeSection = z.infer<typeof edgeSectionSchema>;
 
+/** Exim's former name proxy_required_hosts is accepted for hosts_proxy; giving both is an error. */
+function renameAliases(section: unknown): unknown {
+  if (typeof section !== "object" || section === null || !("proxy_required_hosts" in section)) return section;
+  const { proxy_required_hosts: alias, ...rest } = section as Record<string, unknown>;
+  return "hosts_proxy" in rest ? { ...rest, proxy_required_hosts: alias } : { ...rest, hosts_proxy: alias };
+}
+
 export const configSchema = z.object({
   log: logConfigSchema.prefault({}),
   nats: natsConfigSchema.prefault({}),
-  edge: edgeSectionSchema.prefault({}),
+  edge: z.preprocess(renameAliases, edgeSectionSchema).prefault({}),
 });
 export type EdgeConfig = z.infer<typeof configSchema>;

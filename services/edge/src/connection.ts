@@ -8,6 +8,7 @@
  */
 import { type Socket } from "node:net";
 import { ClientInfo } from "@postern/proto";
+import { type ProxyHeader, sslClientFlags } from "@postern/proxy-protocol";
 import { replies, reply, type Reply, type SmtpEvent, SmtpServerSession } from "@postern/smtp";
 import { type Logger } from "pino";
 import { type Acceptor } from "./accept";
@@ -28,11 +29,48 @@ const internalError = reply(421, "4.3.0", "Local error, closing connection");
 /** after we end our side, how long the peer has to close before the socket is destroyed */
 const LINGER_MS = 5_000;
 
+/** What a PROXY header said about the connection (peers in hosts_proxy only). */
+export interface Proxied {
+  header: ProxyHeader;
+  /** bytes that followed the header in the same read: the client's first SMTP input */
+  rest: Buffer;
+}
+
+/** The client as policy, logs and the MAIL record see it: the PROXY header's source when there is one. */
+function proxiedClient(socket: Socket, proxied: Proxied | undefined): Partial<ClientInfo> {
+  const socketSide = {
+    ip: normalizeIp(socket.remoteAddress ?? ""),
+    port: socket.remotePort ?? 0,
+    localIp: normalizeIp(socket.localAddress ?? ""),
+    localPort: socket.localPort ?? 0,
+  };
+  const h = proxied?.header;
+  if (h === undefined || h.useSocketAddresses || h.source === undefined) return socketSide;
+  const ssl = h.tlvs.ssl;
+  return {
+    ip: normalizeIp(h.source.address),
+    port: h.source.port,
+    localIp: normalizeIp(h.destination?.address ?? ""),
+    localPort: h.destination?.port ?? 0,
+    proxySession: true,
+    proxyHostAddress: socketSide.ip,
+    proxyHostPort: socketSide.port,
+    proxyTlsVersion: ssl?.version ?? "",
+    proxyTlsCipher: ssl?.cipher ?? "",
+    proxyTlsClientCn: ssl?.cn ?? "",
+    proxyTlsClientCertVerified: ssl !== undefined && (ssl.client & sslClientFlags.certConn) !== 0 && ssl.verify === 0,
+    proxyAlpn: h.tlvs.alpn?.toString("latin1") ?? "",
+    proxyAuthority: h.tlvs.authority ?? "",
+    proxyUniqueId: h.tlvs.uniqueId?.toString("hex") ?? "",
+  };
+}
+
 export class SmtpConnection {
   /** resolves when the socket has closed */
   readonly closed: Promise<void>;
   private readonly session: SmtpServerSession;
   private readonly ip: string;
+  private readonly peer: Partial<ClientInfo>;
   private body: Buffer[] = [];
   private busy = false;
   private peerEnded = false;
@@ -44,6 +82,7 @@ export class SmtpConnection {
   constructor(
     private readonly socket: Socket,
     private readonly deps: ConnectionDeps,
+    proxied?: Proxied,
   ) {
     const c = deps.config;
     this.session = new SmtpServerSession({
@@ -52,7 +91,8 @@ export class SmtpConnection {
       maxRecipients: c.recipients_max,
       maxErrors: c.smtp_max_errors,
     });
-    this.ip = normalizeIp(socket.remoteAddress ?? "");
+    this.peer = proxiedClient(socket, proxied);
+    this.ip = this.peer.ip ?? "";
     this.closed = new Promise((resolve) => socket.once("close", () => resolve()));
     socket.on("error", (err) => deps.logger.debug({ event: logEvents.connectionError, err, ip: this.ip }, "smtp connection error"));
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
@@ -62,6 +102,9 @@ export class SmtpConnection {
     socket.setTimeout(c.smtp_timeout_ms);
     this.session.greet();
     this.flush();
+    // negotiateProxy paused the socket; the header's trailing bytes come first
+    socket.resume();
+    if (proxied !== undefined && proxied.rest.length > 0) this.onData(proxied.rest);
   }
 
   /** No transaction open and no decision pending. */
@@ -94,12 +137,9 @@ export class SmtpConnection {
   private clientInfo(): ClientInfo {
     const helo = this.session.helo;
     return ClientInfo.fromPartial({
-      ip: this.ip,
-      port: this.socket.remotePort ?? 0,
+      ...this.peer,
       helo: helo?.domain ?? "",
       protocol: helo?.verb === "EHLO" ? "esmtp" : "smtp",
-      localIp: normalizeIp(this.socket.localAddress ?? ""),
-      localPort: this.socket.localPort ?? 0,
     });
   }
 

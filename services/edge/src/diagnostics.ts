@@ -15,6 +15,8 @@ export const logEvents = {
   redisDown: "redis.down", // { server, err }
   redisUp: "redis.up", // { server }
   verdictDropped: "txn.verdict_dropped", // { kind, txn_id } (late or unknown)
+  proxyAccepted: "proxy.accepted", // { proxy_ip, proxy_port, version, command, family, source } (debug)
+  proxyFailed: "proxy.failed", // { proxy_ip, proxy_port, code, reason, received (escaped), action }
 } as const;
 
 export interface EdgeMetrics {
@@ -32,6 +34,8 @@ export interface EdgeMetrics {
   protocolErrors: Counter<"kind">;
   /** postern_edge_verdicts_dropped_total{kind="spf|dmarc"} */
   verdictsDropped: Counter<"kind">;
+  /** postern_edge_proxy_headers_total{result="proxied|local|failed"} */
+  proxyHeaders: Counter<"result">;
 }
 
 export function createEdgeMetrics(registry: Registry): EdgeMetrics {
@@ -62,6 +66,12 @@ export function createEdgeMetrics(registry: Registry): EdgeMetrics {
       name: "postern_edge_verdicts_dropped_total",
       help: "Verdicts that arrived late or for an unknown transaction",
       labelNames: ["kind"] as const,
+      registers,
+    }),
+    proxyHeaders: new Counter({
+      name: "postern_edge_proxy_headers_total",
+      help: "PROXY negotiations with peers in hosts_proxy, by result (proxied, local: socket addresses kept, failed)",
+      labelNames: ["result"] as const,
       registers,
     }),
   };

@@ -3,6 +3,17 @@ import { createServer, type Server, type Socket } from "node:net";
 import { parseHostPort } from "@postern/service-kit";
 import { type ConnectionDeps, SmtpConnection } from "./connection";
 import { logEvents } from "./diagnostics";
+import { hostList } from "./hosts";
+import { negotiateProxy } from "./proxy";
+import { RefusingConnection } from "./refusing-connection";
+
+/** What the listener needs of any connection it tracks. */
+interface TrackedConnection {
+  readonly closed: Promise<void>;
+  shutdown(): void;
+  forceClose?(): void;
+  destroy(): void;
+}
 
 export interface SmtpListeners {
   /** bound addresses, in smtp_listen order */
@@ -41,7 +52,45 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export async function startSmtpListeners(listen_: readonly string[], deps: ConnectionDeps): Promise<SmtpListeners> {
   const { logger, metrics } = deps;
-  const connections = new Set<SmtpConnection>();
+  const connections = new Set<TrackedConnection>();
+  const proxyPeers = hostList(deps.config.hosts_proxy);
+  const track = (conn: TrackedConnection): void => {
+    connections.add(conn);
+    void conn.closed.then(() => {
+      connections.delete(conn);
+      metrics.connectionsOpen.dec();
+    });
+  };
+
+  /** Peers in hosts_proxy: the header first, then SMTP as the client it names (or Exim's 503 refusal). */
+  const viaProxy = async (socket: Socket): Promise<void> => {
+    const cfg = deps.config;
+    const outcome = await negotiateProxy(socket, { timeoutMs: cfg.proxy_timeout * 1000, maxHeaderBytes: cfg.proxy_max_header_bytes });
+    const peer = { proxy_ip: socket.remoteAddress, proxy_port: socket.remotePort };
+    if (socket.destroyed || !accepting) {
+      socket.destroy();
+      metrics.connectionsOpen.dec();
+      return;
+    }
+    if (outcome.ok) {
+      const h = outcome.header;
+      metrics.proxyHeaders.inc({ result: h.useSocketAddresses ? "local" : "proxied" });
+      logger.debug({ event: logEvents.proxyAccepted, ...peer, version: h.version, command: h.command, family: h.family, source: h.source }, "PROXY header accepted");
+      track(new SmtpConnection(socket, deps, { header: h, rest: outcome.rest }));
+      return;
+    }
+    metrics.proxyHeaders.inc({ result: "failed" });
+    logger.warn(
+      { event: logEvents.proxyFailed, ...peer, code: outcome.code, reason: outcome.reason, received: outcome.received, action: cfg.proxy_failure_action },
+      `PROXY negotiation failed from [${socket.remoteAddress ?? ""}]: ${outcome.reason}`,
+    );
+    if (cfg.proxy_failure_action === "drop") {
+      socket.destroy();
+      metrics.connectionsOpen.dec();
+      return;
+    }
+    track(new RefusingConnection(socket, cfg));
+  };
   const servers: Server[] = [];
   const addresses: Array<{ host: string; port: number }> = [];
   let accepting = true;
@@ -53,12 +102,12 @@ export async function startSmtpListeners(listen_: readonly string[], deps: Conne
     }
     metrics.connections.inc();
     metrics.connectionsOpen.inc();
-    const conn = new SmtpConnection(socket, deps);
-    connections.add(conn);
-    void conn.closed.then(() => {
-      connections.delete(conn);
-      metrics.connectionsOpen.dec();
-    });
+    if (proxyPeers.has(socket.remoteAddress ?? "")) {
+      socket.on("error", () => undefined);
+      void viaProxy(socket);
+      return;
+    }
+    track(new SmtpConnection(socket, deps));
   };
 
   try {
@@ -90,7 +139,7 @@ export async function startSmtpListeners(listen_: readonly string[], deps: Conne
       const stopped = Promise.all(servers.map(closeServer));
       for (const c of connections) c.shutdown();
       await Promise.race([allClosed(), sleep(graceMs)]);
-      for (const c of connections) c.forceClose();
+      for (const c of connections) c.forceClose?.();
       await Promise.race([allClosed(), sleep(FORCE_CLOSE_MS)]);
       for (const c of connections) c.destroy();
       await stopped;

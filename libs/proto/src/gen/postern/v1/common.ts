@@ -37,6 +37,19 @@ export interface ClientInfo {
   authenticatedId: string;
   localIp: string;
   localPort: number;
+  /**
+   * TLS facts the load balancer reported in the PROXY v2 SSL TLV (the edge
+   * itself saw a plain connection from the proxy).
+   */
+  proxyTlsVersion: string;
+  proxyTlsCipher: string;
+  proxyTlsClientCn: string;
+  proxyTlsClientCertVerified: boolean;
+  proxyAlpn: string;
+  /** TLS SNI seen by the proxy */
+  proxyAuthority: string;
+  /** hex */
+  proxyUniqueId: string;
 }
 
 function createBaseReplyTo(): ReplyTo {
@@ -145,6 +158,13 @@ function createBaseClientInfo(): ClientInfo {
     authenticatedId: "",
     localIp: "",
     localPort: 0,
+    proxyTlsVersion: "",
+    proxyTlsCipher: "",
+    proxyTlsClientCn: "",
+    proxyTlsClientCertVerified: false,
+    proxyAlpn: "",
+    proxyAuthority: "",
+    proxyUniqueId: "",
   };
 }
 
@@ -182,6 +202,27 @@ export const ClientInfo: MessageFns<ClientInfo> = {
     }
     if (message.localPort !== 0) {
       writer.uint32(88).uint32(message.localPort);
+    }
+    if (message.proxyTlsVersion !== "") {
+      writer.uint32(98).string(message.proxyTlsVersion);
+    }
+    if (message.proxyTlsCipher !== "") {
+      writer.uint32(106).string(message.proxyTlsCipher);
+    }
+    if (message.proxyTlsClientCn !== "") {
+      writer.uint32(114).string(message.proxyTlsClientCn);
+    }
+    if (message.proxyTlsClientCertVerified !== false) {
+      writer.uint32(120).bool(message.proxyTlsClientCertVerified);
+    }
+    if (message.proxyAlpn !== "") {
+      writer.uint32(130).string(message.proxyAlpn);
+    }
+    if (message.proxyAuthority !== "") {
+      writer.uint32(138).string(message.proxyAuthority);
+    }
+    if (message.proxyUniqueId !== "") {
+      writer.uint32(146).string(message.proxyUniqueId);
     }
     return writer;
   },
@@ -287,6 +328,62 @@ export const ClientInfo: MessageFns<ClientInfo> = {
             message.localPort = reader.uint32();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.proxyTlsVersion = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.proxyTlsCipher = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.proxyTlsClientCn = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.proxyTlsClientCertVerified = reader.bool();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.proxyAlpn = reader.string();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.proxyAuthority = reader.string();
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.proxyUniqueId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -340,6 +437,41 @@ export const ClientInfo: MessageFns<ClientInfo> = {
         : isSet(object.local_port)
         ? globalThis.Number(object.local_port)
         : 0,
+      proxyTlsVersion: isSet(object.proxyTlsVersion)
+        ? globalThis.String(object.proxyTlsVersion)
+        : isSet(object.proxy_tls_version)
+        ? globalThis.String(object.proxy_tls_version)
+        : "",
+      proxyTlsCipher: isSet(object.proxyTlsCipher)
+        ? globalThis.String(object.proxyTlsCipher)
+        : isSet(object.proxy_tls_cipher)
+        ? globalThis.String(object.proxy_tls_cipher)
+        : "",
+      proxyTlsClientCn: isSet(object.proxyTlsClientCn)
+        ? globalThis.String(object.proxyTlsClientCn)
+        : isSet(object.proxy_tls_client_cn)
+        ? globalThis.String(object.proxy_tls_client_cn)
+        : "",
+      proxyTlsClientCertVerified: isSet(object.proxyTlsClientCertVerified)
+        ? globalThis.Boolean(object.proxyTlsClientCertVerified)
+        : isSet(object.proxy_tls_client_cert_verified)
+        ? globalThis.Boolean(object.proxy_tls_client_cert_verified)
+        : false,
+      proxyAlpn: isSet(object.proxyAlpn)
+        ? globalThis.String(object.proxyAlpn)
+        : isSet(object.proxy_alpn)
+        ? globalThis.String(object.proxy_alpn)
+        : "",
+      proxyAuthority: isSet(object.proxyAuthority)
+        ? globalThis.String(object.proxyAuthority)
+        : isSet(object.proxy_authority)
+        ? globalThis.String(object.proxy_authority)
+        : "",
+      proxyUniqueId: isSet(object.proxyUniqueId)
+        ? globalThis.String(object.proxyUniqueId)
+        : isSet(object.proxy_unique_id)
+        ? globalThis.String(object.proxy_unique_id)
+        : "",
     };
   },
 
@@ -378,6 +510,27 @@ export const ClientInfo: MessageFns<ClientInfo> = {
     if (message.localPort !== 0) {
       obj.localPort = Math.round(message.localPort);
     }
+    if (message.proxyTlsVersion !== "") {
+      obj.proxyTlsVersion = message.proxyTlsVersion;
+    }
+    if (message.proxyTlsCipher !== "") {
+      obj.proxyTlsCipher = message.proxyTlsCipher;
+    }
+    if (message.proxyTlsClientCn !== "") {
+      obj.proxyTlsClientCn = message.proxyTlsClientCn;
+    }
+    if (message.proxyTlsClientCertVerified !== false) {
+      obj.proxyTlsClientCertVerified = message.proxyTlsClientCertVerified;
+    }
+    if (message.proxyAlpn !== "") {
+      obj.proxyAlpn = message.proxyAlpn;
+    }
+    if (message.proxyAuthority !== "") {
+      obj.proxyAuthority = message.proxyAuthority;
+    }
+    if (message.proxyUniqueId !== "") {
+      obj.proxyUniqueId = message.proxyUniqueId;
+    }
     return obj;
   },
 
@@ -397,6 +550,13 @@ export const ClientInfo: MessageFns<ClientInfo> = {
     message.authenticatedId = object.authenticatedId ?? "";
     message.localIp = object.localIp ?? "";
     message.localPort = object.localPort ?? 0;
+    message.proxyTlsVersion = object.proxyTlsVersion ?? "";
+    message.proxyTlsCipher = object.proxyTlsCipher ?? "";
+    message.proxyTlsClientCn = object.proxyTlsClientCn ?? "";
+    message.proxyTlsClientCertVerified = object.proxyTlsClientCertVerified ?? false;
+    message.proxyAlpn = object.proxyAlpn ?? "";
+    message.proxyAuthority = object.proxyAuthority ?? "";
+    message.proxyUniqueId = object.proxyUniqueId ?? "";
     return message;
   },
 };
