@@ -2,12 +2,14 @@
 # Installs what a fresh Debian machine with Node 20 lacks for Postern, then the
 # workspace's packages. Idempotent: a machine that has everything costs ~2 s.
 #   Debian packages: nats-server redis-server swaks protobuf-compiler libprotobuf-dev
+#   haproxy openssl (interop tests: PROXY headers from real HAProxy)
+#   nsd unbound ldnsutils (resolver tests against real DNS servers)
 #   pnpm 10 (pnpm 11 needs Node 22; see ../docs/adr/0001-foundation.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PNPM_VERSION=10.34.9
-APT_PACKAGES=(nats-server redis-server swaks protobuf-compiler libprotobuf-dev)
+APT_PACKAGES=(nats-server redis-server swaks protobuf-compiler libprotobuf-dev haproxy openssl nsd unbound ldnsutils)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
