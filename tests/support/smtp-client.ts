@@ -1,4 +1,5 @@
 import { connect, type Socket } from "node:net";
+import { connect as connectTls, type ConnectionOptions } from "node:tls";
 
 export interface SentMail {
   replies: string[];
@@ -46,10 +47,22 @@ class ReplyReader {
 }
 
 /** A plain SMTP dialogue, one command at a time; rejects on any unexpected reply. */
-export async function sendMail(opts: { host: string; port: number; from: string; to: string[]; body: string }): Promise<SentMail> {
-  const socket = connect(opts.port, opts.host);
+export async function sendMail(opts: {
+  host: string;
+  port: number;
+  from: string;
+  to: string[];
+  body: string;
+  /** source address of the client socket, e.g. 127.0.0.2 */
+  localAddress?: string;
+  /** speak TLS from the first byte (a TLS-terminating proxy in front of the server) */
+  tls?: ConnectionOptions;
+}): Promise<SentMail> {
+  const socket: Socket = opts.tls
+    ? connectTls({ ...opts.tls, host: opts.host, port: opts.port, localAddress: opts.localAddress })
+    : connect({ host: opts.host, port: opts.port, localAddress: opts.localAddress });
   await new Promise<void>((resolve, reject) => {
-    socket.once("connect", resolve);
+    socket.once(opts.tls ? "secureConnect" : "connect", resolve);
     socket.once("error", reject);
   });
   const reader = new ReplyReader(socket);

@@ -37,14 +37,14 @@ export interface Stack {
  * All six services in this process against a real nats-server and redis-server,
  * configured as the local stack is, with free loopback ports and a temporary Maildir.
  */
-export async function startStack(opts: { routes?: Record<string, string>; edge?: Record<string, unknown> } = {}): Promise<Stack> {
+export async function startStack(opts: { routes?: Record<string, string>; edge?: Record<string, unknown>; logLevel?: string } = {}): Promise<Stack> {
   const [nats, redis] = await Promise.all([startNats(), startRedis()]);
   const maildir = mkdtempSync(join(tmpdir(), "postern-maildir-"));
   const smtpPort = await freePort();
   const eventsAddress = `127.0.0.1:${await freePort()}`;
   const logs = new LogSink();
   const config = {
-    log: { level: "info" },
+    log: { level: opts.logLevel ?? "info" },
     nats: { servers: [nats.url], jetstream: { mail: { storage: "memory" }, events: { storage: "memory" }, spool: { storage: "memory" }, kv: { storage: "memory" } } },
     edge: {
       smtp_listen: [`127.0.0.1:${smtpPort}`],

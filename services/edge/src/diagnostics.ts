@@ -15,7 +15,9 @@ export const logEvents = {
   redisDown: "redis.down", // { server, err }
   redisUp: "redis.up", // { server }
   verdictDropped: "txn.verdict_dropped", // { kind, txn_id } (late or unknown)
-  proxyAccepted: "proxy.accepted", // { proxy_ip, proxy_port, version, command, family, source } (debug)
+  proxyAccepted: "proxy.accepted", // { proxy_ip, proxy_port, version, command, family, source, header_bytes } (debug)
+  spfUnavailable: "spf.unavailable", // { err } (spf.check could not be published: verdict is temperror)
+  spfRejected: "spf.rejected", // { result, domain, sender, ip, helo, at, recipient? }
   proxyFailed: "proxy.failed", // { proxy_ip, proxy_port, code, reason, received (escaped), action }
 } as const;
 
@@ -34,6 +36,8 @@ export interface EdgeMetrics {
   protocolErrors: Counter<"kind">;
   /** postern_edge_verdicts_dropped_total{kind="spf|dmarc"} */
   verdictsDropped: Counter<"kind">;
+  /** postern_edge_spf_verdicts_total{result} */
+  spfVerdicts: Counter<"result">;
   /** postern_edge_proxy_headers_total{result="proxied|local|failed"} */
   proxyHeaders: Counter<"result">;
 }
@@ -66,6 +70,12 @@ export function createEdgeMetrics(registry: Registry): EdgeMetrics {
       name: "postern_edge_verdicts_dropped_total",
       help: "Verdicts that arrived late or for an unknown transaction",
       labelNames: ["kind"] as const,
+      registers,
+    }),
+    spfVerdicts: new Counter({
+      name: "postern_edge_spf_verdicts_total",
+      help: "SPF verdicts the edge acted on, by result (a missing verdict counts as temperror)",
+      labelNames: ["result"] as const,
       registers,
     }),
     proxyHeaders: new Counter({

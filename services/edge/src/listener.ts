@@ -75,7 +75,10 @@ export async function startSmtpListeners(listen_: readonly string[], deps: Conne
     if (outcome.ok) {
       const h = outcome.header;
       metrics.proxyHeaders.inc({ result: h.useSocketAddresses ? "local" : "proxied" });
-      logger.debug({ event: logEvents.proxyAccepted, ...peer, version: h.version, command: h.command, family: h.family, source: h.source }, "PROXY header accepted");
+      logger.debug(
+        { event: logEvents.proxyAccepted, ...peer, version: h.version, command: h.command, family: h.family, source: h.source, header_bytes: outcome.headerBytes },
+        "PROXY header accepted",
+      );
       track(new SmtpConnection(socket, deps, { header: h, rest: outcome.rest }));
       return;
     }

@@ -12,7 +12,7 @@ import { type ProxyHeader, ProxyHeaderParser } from "@postern/proxy-protocol";
 import { escapeBytes } from "@postern/smtp";
 
 export type ProxyOutcome =
-  | { ok: true; header: ProxyHeader; rest: Buffer }
+  | { ok: true; header: ProxyHeader; rest: Buffer; headerBytes: number }
   | { ok: false; code: string; reason: string; received: string };
 
 export function negotiateProxy(socket: Socket, opts: { timeoutMs: number; maxHeaderBytes: number }): Promise<ProxyOutcome> {
@@ -28,7 +28,7 @@ export function negotiateProxy(socket: Socket, opts: { timeoutMs: number; maxHea
     const failed = (code: string, reason: string): ProxyOutcome => ({ ok: false, code, reason, received: escapeBytes(parser.buffered(), 200) });
     const onData = (chunk: Buffer): void => {
       const result = parser.push(chunk);
-      if (result.status === "done") finish({ ok: true, header: result.header, rest: result.rest });
+      if (result.status === "done") finish({ ok: true, header: result.header, rest: result.rest, headerBytes: result.headerBytes });
       else if (result.status === "error") finish(failed(result.error.code, result.error.reason));
     };
     const onClose = (): void => finish(failed("POSTERN_PROXY_CLOSED", "connection closed before the header was complete"));

@@ -1,0 +1,121 @@
+/**
+ * The DNS limits of RFC 7208 section 4.6.4, enforced in one wrapper around the
+ * injected resolver (as mailauth's limitedResolver does), not in mechanism
+ * code:
+ *
+ * - `chargeTerm()`: at most 10 terms that query DNS (include, a, mx, ptr,
+ *   exists, redirect) per check; the 11th is permerror.
+ * - void lookups: an NXDOMAIN or empty answer to a term's own query
+ *   (`countVoid`) counts; the third is permerror. Follow-up queries (addresses
+ *   of MX or PTR names, the %{p} and exp= lookups) do not count: RFC 7208
+ *   counts "terms" whose queries are void, and PTR data belongs to the client.
+ * - MX: an answer with more than 10 names is permerror.
+ * - PTR: only the first 10 names are used.
+ * - a hard cap on all queries of one check (not in the RFC; a guard against
+ *   accounting mistakes), and an optional AbortSignal for the check's
+ *   deadline: after it fires every query is a timeout (temperror).
+ */
+import { type DnsOutcome, type MxRecord, type SpfDns, type SpfQueryType } from "./dns";
+import { SpfLimitError, SpfOptionsError, spfLimitKinds } from "./errors";
+import { type IpFamily } from "./ip";
+
+export interface SpfLimits {
+  /** Terms that cause DNS queries (RFC 7208: 10). */
+  readonly lookups: number;
+  /** Void lookups (RFC 7208: SHOULD be 2). */
+  readonly voidLookups: number;
+  /** Names in an MX answer (RFC 7208: 10; more is permerror). */
+  readonly mxNames: number;
+  /** PTR names used (RFC 7208: 10; the rest are ignored). */
+  readonly ptrNames: number;
+  /** All queries of one check, follow-ups included (ours). */
+  readonly queries: number;
+}
+
+export const defaultSpfLimits: SpfLimits = { lookups: 10, voidLookups: 2, mxNames: 10, ptrNames: 10, queries: 150 };
+
+/** Merge and check limit overrides. Throws SpfOptionsError for values outside 0..1000. */
+export function resolveLimits(overrides: Partial<SpfLimits> = {}): SpfLimits {
+  const limits = { ...defaultSpfLimits, ...overrides };
+  for (const [key, value] of Object.entries(limits)) {
+    if (!Number.isInteger(value) || value < 0 || value > 1000) throw new SpfOptionsError(`limits.${key}`, "must be an integer from 0 to 1000");
+  }
+  return limits;
+}
+
+export type LimitedOutcome<T> = DnsOutcome<T> | { readonly kind: "limit"; readonly error: SpfLimitError };
+
+export interface QueryOptions {
+  /** This is the term's own query: a void answer counts toward the void limit. */
+  readonly countVoid?: boolean;
+}
+
+export class LimitedDns {
+  /** DNS-querying terms charged so far. */
+  lookups = 0;
+  voidLookups = 0;
+  queries = 0;
+  private readonly dns: SpfDns;
+  private readonly limits: SpfLimits;
+  private readonly signal: AbortSignal | undefined;
+
+  constructor(dns: SpfDns, limits: SpfLimits = defaultSpfLimits, signal?: AbortSignal) {
+    this.dns = dns;
+    this.limits = limits;
+    this.signal = signal;
+  }
+
+  /** Charge one DNS-querying term. Returns the error once the limit is exceeded. */
+  chargeTerm(term: string): SpfLimitError | undefined {
+    this.lookups++;
+    if (this.lookups <= this.limits.lookups) return undefined;
+    return new SpfLimitError(spfLimitKinds.lookups, this.limits.lookups, `too many DNS-querying terms at ${term}`);
+  }
+
+  txt(name: string, options?: QueryOptions): Promise<LimitedOutcome<readonly (readonly string[])[]>> {
+    return this.run(name, "TXT", options, (n) => this.dns.txt(n));
+  }
+
+  address(name: string, family: IpFamily, options?: QueryOptions): Promise<LimitedOutcome<readonly string[]>> {
+    return family === 4 ? this.run(name, "A", options, (n) => this.dns.a(n)) : this.run(name, "AAAA", options, (n) => this.dns.aaaa(n));
+  }
+
+  async mx(name: string, options?: QueryOptions): Promise<LimitedOutcome<readonly MxRecord[]>> {
+    const outcome = await this.run(name, "MX", options, (n) => this.dns.mx(n));
+    if (outcome.kind === "answer" && outcome.records.length > this.limits.mxNames) {
+      return { kind: "limit", error: new SpfLimitError(spfLimitKinds.mxNames, this.limits.mxNames, `${outcome.records.length} MX names for ${name}`) };
+    }
+    return outcome;
+  }
+
+  async ptr(name: string, options?: QueryOptions): Promise<LimitedOutcome<readonly string[]>> {
+    const outcome = await this.run(name, "PTR", options, (n) => this.dns.ptr(n));
+    if (outcome.kind === "answer" && outcome.records.length > this.limits.ptrNames) {
+      return { kind: "answer", records: outcome.records.slice(0, this.limits.ptrNames) };
+    }
+    return outcome;
+  }
+
+  private async run<T extends readonly unknown[]>(
+    name: string,
+    type: SpfQueryType,
+    options: QueryOptions | undefined,
+    query: (name: string) => Promise<DnsOutcome<T>>,
+  ): Promise<LimitedOutcome<T>> {
+    if (this.signal?.aborted) return { kind: "timeout" };
+    this.queries++;
+    if (this.queries > this.limits.queries) {
+      return { kind: "limit", error: new SpfLimitError(spfLimitKinds.queries, this.limits.queries, `too many DNS queries at ${type} ${name}`) };
+    }
+    let outcome = await query(name);
+    if (outcome.kind === "answer" && outcome.records.length === 0) outcome = { kind: "nodata" };
+    if (this.signal?.aborted) return { kind: "timeout" };
+    if ((outcome.kind === "nxdomain" || outcome.kind === "nodata") && options?.countVoid === true) {
+      this.voidLookups++;
+      if (this.voidLookups > this.limits.voidLookups) {
+        return { kind: "limit", error: new SpfLimitError(spfLimitKinds.voidLookups, this.limits.voidLookups, `too many void lookups at ${type} ${name}`) };
+      }
+    }
+    return outcome;
+  }
+}
