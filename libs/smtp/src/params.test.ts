@@ -3,6 +3,8 @@ import { decodeXtext, type ParamContext, parseMailParams, parseRcptParams } from
 const esmtp: ParamContext = { esmtp: true, size: true, eightBitMime: true, smtputf8: true, dsn: true };
 const helo: ParamContext = { ...esmtp, esmtp: false };
 const noDsn: ParamContext = { ...esmtp, dsn: false };
+const ext: ParamContext = { ...esmtp, binaryMime: true, prdr: true, auth: true };
+const authed: ParamContext = { ...ext, authenticated: true };
 
 interface Case {
   name: string;
@@ -37,6 +39,16 @@ const mailCases: Case[] = [
   { name: "bad keyword", rest: " -X=1", wantReply: "501 5.5.4 Bad parameter syntax" },
   { name: "HELO session: no parameters", rest: " SIZE=1", ctx: helo, wantReply: "555 5.5.4 Unsupported option: SIZE" },
   { name: "DSN off: RET unknown", rest: " RET=FULL", ctx: noDsn, wantReply: "555 5.5.4 Unsupported option: RET" },
+  { name: "BINARYMIME offered", rest: " BODY=binarymime", ctx: ext, want: { body: "BINARYMIME" } },
+  { name: "PRDR", rest: " PRDR", ctx: ext, want: { prdr: true } },
+  { name: "PRDR not offered", rest: " PRDR", wantReply: "555 5.5.4 Unsupported option: PRDR" },
+  { name: "PRDR with a value", rest: " PRDR=1", ctx: ext, wantReply: "501 5.5.4 PRDR takes no value" },
+  { name: "AUTH= before authentication is <>", rest: " AUTH=a+2Bb@example.org", ctx: ext, want: { auth: "<>" } },
+  { name: "AUTH= after authentication, xtext decoded", rest: " AUTH=a+2Bb@example.org", ctx: authed, want: { auth: "a+b@example.org" } },
+  { name: "AUTH=<>", rest: " AUTH=<>", ctx: authed, want: { auth: "<>" } },
+  { name: "AUTH= bad xtext", rest: " AUTH=a+zz", ctx: authed, wantReply: "501 5.5.4 Bad AUTH parameter" },
+  { name: "AUTH without a value", rest: " AUTH", ctx: authed, wantReply: "501 5.5.4 Bad AUTH parameter" },
+  { name: "AUTH not offered", rest: " AUTH=<>", wantReply: "555 5.5.4 Unsupported option: AUTH" },
 ];
 
 const rcptCases: Case[] = [

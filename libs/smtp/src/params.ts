@@ -1,6 +1,7 @@
 /**
- * ESMTP parameters of MAIL and RCPT: SIZE (RFC 1870), BODY (RFC 6152),
- * SMTPUTF8 (RFC 6531), RET/ENVID/NOTIFY/ORCPT (RFC 3461) and xtext.
+ * ESMTP parameters of MAIL and RCPT: SIZE (RFC 1870), BODY (RFC 6152, and
+ * BINARYMIME from RFC 3030), SMTPUTF8 (RFC 6531), RET/ENVID/NOTIFY/ORCPT
+ * (RFC 3461), AUTH (RFC 4954 section 5), PRDR (draft-hall-prdr-00) and xtext.
  * Parameters whose extension was not advertised are unknown (555 5.5.4).
  *
  * SECURITY: values are client input; they are validated against the RFC
@@ -9,7 +10,7 @@
 import { type Reply } from "./reply";
 import { replies } from "./replies";
 
-export type MailBodyType = "7BIT" | "8BITMIME";
+export type MailBodyType = "7BIT" | "8BITMIME" | "BINARYMIME";
 export type DsnRet = "FULL" | "HDRS";
 export type NotifyValue = "NEVER" | "SUCCESS" | "FAILURE" | "DELAY";
 
@@ -20,6 +21,13 @@ export interface MailParams {
   readonly ret?: DsnRet;
   /** decoded xtext */
   readonly envid?: string;
+  /** PRDR requested (only when PRDR was advertised) */
+  readonly prdr?: boolean;
+  /**
+   * AUTH=: the decoded mailbox, or "<>". Always "<>" when the session is not
+   * authenticated (RFC 4954 section 5: behave as if AUTH=<> was given).
+   */
+  readonly auth?: string;
 }
 
 export interface RcptParams {
@@ -35,6 +43,14 @@ export interface ParamContext {
   readonly eightBitMime: boolean;
   readonly smtputf8: boolean;
   readonly dsn: boolean;
+  /** BODY=BINARYMIME allowed */
+  readonly binaryMime?: boolean;
+  /** PRDR advertised */
+  readonly prdr?: boolean;
+  /** AUTH advertised: the AUTH= parameter is known */
+  readonly auth?: boolean;
+  /** the client has authenticated (AUTH= is kept, not replaced by <>) */
+  readonly authenticated?: boolean;
 }
 
 export type ParamResult<T> = { readonly ok: true; readonly params: T } | { readonly ok: false; readonly reply: Reply };
@@ -99,6 +115,8 @@ export function parseMailParams(rest: string, ctx: ParamContext): ParamResult<Ma
   let smtputf8 = false;
   let ret: DsnRet | undefined;
   let envid: string | undefined;
+  let prdr: boolean | undefined;
+  let auth: string | undefined;
   for (const { keyword, value } of raw) {
     if (!ctx.esmtp) return unknown(keyword);
     switch (keyword) {
@@ -110,7 +128,7 @@ export function parseMailParams(rest: string, ctx: ParamContext): ParamResult<Ma
       case "BODY": {
         if (!ctx.eightBitMime) return unknown(keyword);
         const v = value?.toUpperCase();
-        if (v !== "7BIT" && v !== "8BITMIME") return bad("Bad BODY parameter");
+        if (v !== "7BIT" && v !== "8BITMIME" && !(v === "BINARYMIME" && ctx.binaryMime === true)) return bad("Bad BODY parameter");
         body = v;
         break;
       }
@@ -133,12 +151,24 @@ export function parseMailParams(rest: string, ctx: ParamContext): ParamResult<Ma
         envid = decoded;
         break;
       }
+      case "PRDR":
+        if (ctx.prdr !== true) return unknown(keyword);
+        if (value !== undefined) return bad("PRDR takes no value");
+        prdr = true;
+        break;
+      case "AUTH": {
+        if (ctx.auth !== true) return unknown(keyword);
+        const decoded = value === undefined || value.length > 500 ? null : value === "<>" ? "<>" : decodeXtext(value);
+        if (decoded === null || decoded.length === 0) return bad("Bad AUTH parameter");
+        auth = ctx.authenticated === true ? decoded : "<>";
+        break;
+      }
       default:
         return unknown(keyword);
     }
   }
   const params: MailParams = { smtputf8 };
-  return { ok: true, params: { ...params, ...defined({ size, body, ret, envid }) } };
+  return { ok: true, params: { ...params, ...defined({ size, body, ret, envid, prdr, auth }) } };
 }
 
 const notifyValues = new Set<NotifyValue>(["NEVER", "SUCCESS", "FAILURE", "DELAY"]);

@@ -39,6 +39,41 @@ export const replies = {
   bareNewline: reply(550, "5.6.0", "Message contains bare CR or LF; lines must end with CRLF (RFC 5321 2.3.8)"),
   tooManyErrors: reply(421, "4.7.0", "Error: too many errors, closing connection"),
   forbiddenCommand: reply(421, "4.7.0", "Error: HTTP or proxy command received, closing connection"),
+  /** Exim's smtp_enforce_sync refusal (the connection is closed after it) */
+  syncError: reply(554, "5.5.0", "SMTP synchronization error"),
+
+  // CHUNKING (RFC 3030)
+  chunkReceived: (size: number): Reply => reply(250, "2.0.0", `${size} octets received`),
+  bdatSyntax: reply(501, "5.5.4", "Syntax: BDAT chunk-size [LAST]"),
+  bdatOnly: reply(503, "5.5.1", "Error: only BDAT, RSET, NOOP or QUIT may follow BDAT"),
+  binaryNeedsBdat: reply(503, "5.5.1", "Error: BODY=BINARYMIME requires BDAT"),
+
+  // STARTTLS (RFC 3207)
+  readyToStartTls: reply(220, "2.0.0", "Ready to start TLS"),
+  tlsNotAvailable: reply(454, "4.7.0", "TLS not available due to temporary reason"),
+  tlsRequired: reply(530, "5.7.0", "Must issue a STARTTLS command first"),
+  tlsActive: reply(503, "5.5.1", "Error: TLS already active"),
+  needEhlo: reply(503, "5.5.1", "Error: send EHLO first"),
+  inTransaction: reply(503, "5.5.1", "Error: MAIL transaction in progress"),
+
+  // AUTH (RFC 4954)
+  authSuccessful: reply(235, "2.7.0", "Authentication successful"),
+  authInvalid: reply(535, "5.7.8", "Authentication credentials invalid"),
+  authTemporary: reply(454, "4.7.0", "Temporary authentication failure"),
+  authCancelled: reply(501, "5.0.0", "Authentication cancelled"),
+  authBadBase64: reply(501, "5.5.2", "Invalid base64 data"),
+  authMalformed: reply(501, "5.5.2", "Invalid authentication response"),
+  authAlready: reply(503, "5.5.1", "Error: already authenticated"),
+  authInTransaction: reply(503, "5.5.1", "Error: AUTH not permitted during a mail transaction"),
+  authMechanism: reply(504, "5.5.4", "Unrecognized authentication type"),
+  authNeedsTls: reply(538, "5.7.11", "Encryption required for requested authentication mechanism"),
+  authLineTooLong: reply(500, "5.5.6", "Authentication exchange line is too long"),
+
+  // PRDR (draft-hall-prdr-00; Exim's wording, with enhanced codes)
+  prdrStart: reply(353, undefined, "PRDR content analysis beginning"),
+  prdrAccepted: (address: string): Reply => reply(250, "2.1.5", `PRDR R=<${address}> acceptance`),
+  prdrDeferred: (address: string): Reply => reply(450, "4.7.1", `PRDR R=<${address}> temporary refusal`),
+  prdrRejected: (address: string): Reply => reply(550, "5.7.1", `PRDR R=<${address}> refusal`),
 
   // adapter policy and local failures
   relayDenied: reply(550, "5.7.1", "Relaying denied"),

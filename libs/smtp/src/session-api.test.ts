@@ -18,7 +18,7 @@ describe("SmtpServerSession API", () => {
     const ev = feedLine(s, "EHLO client.example");
     expect(ev).toMatchObject({ type: "command", command: { verb: "EHLO", domain: "client.example" } });
     expect(s.takeOutput()).toBe(
-      "250-mx.test\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250 DSN\r\n",
+      "250-mx.test\r\n250-CHUNKING\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250-ENHANCEDSTATUSCODES\r\n250 DSN\r\n",
     );
     expect(s.helo).toEqual({ verb: "EHLO", domain: "client.example" });
   });

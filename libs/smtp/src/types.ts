@@ -24,7 +24,14 @@ export interface SimpleCommand {
   readonly verb: "DATA" | "RSET" | "NOOP" | "QUIT" | "VRFY" | "HELP";
   readonly argument: string;
 }
-export type SmtpCommand = HeloCommand | MailCommand | RcptCommand | SimpleCommand;
+/** One BDAT chunk (RFC 3030); reported by a "command" event when a non-LAST chunk was stored. */
+export interface BdatCommand {
+  readonly verb: "BDAT";
+  /** the announced chunk size in octets */
+  readonly size: number;
+  readonly last: boolean;
+}
+export type SmtpCommand = HeloCommand | MailCommand | RcptCommand | SimpleCommand | BdatCommand;
 
 export interface Transaction {
   readonly mail: MailCommand;
@@ -48,41 +55,78 @@ export const ProtocolErrorKind = {
   tooManyRecipients: "too_many_recipients",
   sizeExceeded: "size_exceeded",
   tooManyErrors: "too_many_errors",
+  /** input before the banner (Exim: "input sent without waiting for greeting") */
+  syncGreeting: "sync_greeting",
+  /** input before the reply to a command that must be synchronised */
+  syncPipelining: "sync_pipelining",
+  /** 530/538: the command needs TLS first */
+  tlsRequired: "tls_required",
+  /** "*" during an AUTH exchange */
+  authCancelled: "auth_cancelled",
+  /** bad base64 or a malformed SASL response */
+  authMalformed: "auth_malformed",
 } as const;
 export type ProtocolErrorKind = (typeof ProtocolErrorKind)[keyof typeof ProtocolErrorKind];
 
 export type MessageRejectReason = "size" | "bare_newline";
 
+/** How the message content arrived. */
+export type ContentVia = "DATA" | "BDAT";
+
+export type AuthMechanism = "PLAIN" | "LOGIN";
+
+/** What the client proved with AUTH; the username is the SASL authentication identity. */
+export interface AuthIdentity {
+  readonly mechanism: AuthMechanism;
+  readonly username: string;
+  /** the authorization identity asked for ("" when none) */
+  readonly authzid: string;
+}
+
 /**
- * What next() yields. "mail", "rcpt", "data" and "dataEnd" wait for the
- * adapter's respond(reply); every other event already carries the reply the
- * engine queued.
+ * What next() yields. "mail", "rcpt", "data", "dataEnd", "prdrEnd", "starttls"
+ * and "auth" wait for the adapter's answer (respond(), or respondPrdr() for
+ * "prdrEnd"); every other event already carries the reply the engine queued.
  */
 export type SmtpEvent =
   | { readonly type: "command"; readonly command: SmtpCommand; readonly reply: Reply }
   | { readonly type: "mail"; readonly command: MailCommand }
   | { readonly type: "rcpt"; readonly command: RcptCommand; readonly transaction: Transaction }
-  | { readonly type: "data"; readonly transaction: Transaction }
+  /** answer 354 to take the content (for BDAT the engine then sends nothing), or 4xx/5xx */
+  | { readonly type: "data"; readonly transaction: Transaction; readonly via: ContentVia }
   | { readonly type: "body"; readonly chunk: Buffer }
-  | { readonly type: "dataEnd"; readonly transaction: Transaction; readonly info: DataInfo }
+  | { readonly type: "dataEnd"; readonly transaction: Transaction; readonly info: DataInfo; readonly via: ContentVia }
   | {
       readonly type: "dataRejected";
       readonly transaction: Transaction;
       readonly info: DataInfo;
       readonly reason: MessageRejectReason;
       readonly reply: Reply;
+      readonly via: ContentVia;
+    }
+  /** end of content of a PRDR transaction with several recipients: respondPrdr(), or respond() for one reply for all */
+  | { readonly type: "prdrEnd"; readonly transaction: Transaction; readonly info: DataInfo; readonly via: ContentVia }
+  /** a valid STARTTLS: answer replies.readyToStartTls (then upgrade and call tlsStarted()) or a 454 */
+  | { readonly type: "starttls" }
+  /** a complete AUTH exchange: answer 235, 535, 454 or 534 */
+  | {
+      readonly type: "auth";
+      readonly mechanism: AuthMechanism;
+      readonly authzid: string;
+      readonly username: string;
+      readonly password: string;
     }
   | {
       readonly type: "error";
       readonly kind: ProtocolErrorKind;
       readonly reply: Reply;
-      /** the offending line, escaped for logs and cut to 200 characters */
+      /** the offending line (or early input), escaped for logs and cut to 200 characters; AUTH data is never included */
       readonly line: string;
       /** the session is closed after this reply */
       readonly close: boolean;
     };
 
-export type PendingType = "mail" | "rcpt" | "data" | "dataEnd";
+export type PendingType = "mail" | "rcpt" | "data" | "dataEnd" | "prdrEnd" | "starttls" | "auth";
 
 export interface ExtensionOptions {
   readonly pipelining: boolean;
@@ -91,6 +135,23 @@ export interface ExtensionOptions {
   readonly smtputf8: boolean;
   readonly enhancedStatusCodes: boolean;
   readonly dsn: boolean;
+  /** CHUNKING/BDAT (RFC 3030); when off BDAT is answered 502 as before */
+  readonly chunking: boolean;
+  /** BINARYMIME (RFC 3030), only together with chunking; default off */
+  readonly binaryMime: boolean;
+}
+
+/** feed() options: see SmtpServerSession.feed. */
+export interface FeedOptions {
+  /** the chunk completes one read from the socket; only such input is judged by the synchronisation check */
+  readonly endOfRead?: boolean;
+}
+
+/** What tlsStarted() reports: plaintext that followed STARTTLS and was thrown away (CVE-2011-0411). */
+export interface TlsStartResult {
+  readonly discardedBytes: number;
+  /** the first discarded bytes, escaped for logs ("" when none) */
+  readonly discarded: string;
 }
 
 export interface SessionOptions {
@@ -107,6 +168,24 @@ export interface SessionOptions {
   /** VRFY: 502 (disabled) or 252 (cannot verify, will try delivery) */
   readonly vrfy?: "disabled" | "cannot-verify";
   readonly extensions?: Partial<ExtensionOptions>;
+  /** Exim's smtp_enforce_sync (default true); applies to input fed with { endOfRead } */
+  readonly syncCheck?: boolean;
+  /** STARTTLS can be offered (a certificate is configured); default false */
+  readonly tlsAvailable?: boolean;
+  /** the connection is already encrypted (TLS on connect); default false */
+  readonly tlsActive?: boolean;
+  /** submission: everything but EHLO/HELO/STARTTLS/RSET/NOOP/QUIT/HELP gets 530 before TLS; default false */
+  readonly requireTls?: boolean;
+  /** offer AUTH (RFC 4954); default false */
+  readonly auth?: boolean;
+  /** default ["PLAIN", "LOGIN"] */
+  readonly authMechanisms?: readonly AuthMechanism[];
+  /** offer AUTH without TLS; default false */
+  readonly allowInsecureAuth?: boolean;
+  /** AUTH command and exchange line limit including CRLF (RFC 4954 section 4: 12288) */
+  readonly maxAuthLine?: number;
+  /** PRDR (draft-hall-prdr-00); default false */
+  readonly prdr?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -117,4 +196,13 @@ export interface ResolvedOptions {
   readonly maxErrors: number;
   readonly vrfy: "disabled" | "cannot-verify";
   readonly extensions: ExtensionOptions;
+  readonly syncCheck: boolean;
+  readonly tlsAvailable: boolean;
+  readonly tlsActive: boolean;
+  readonly requireTls: boolean;
+  readonly auth: boolean;
+  readonly authMechanisms: readonly AuthMechanism[];
+  readonly allowInsecureAuth: boolean;
+  readonly maxAuthLine: number;
+  readonly prdr: boolean;
 }
