@@ -31,6 +31,7 @@ describe("scripts/start-local.sh", () => {
       POSTERN_SMTP_PORT: String(smtp),
       POSTERN_EVENTS_PORT: String(events),
       POSTERN_EDGE__GRPC__LISTEN: "127.0.0.1:0",
+      POSTERN_SPF__GRPC__LISTEN: "127.0.0.1:0",
       DOCKER_HOST: "unix:///nonexistent", // this test is about the local-binary path
     };
     for (const section of ["EDGE", "SPF", "DMARC", "DANE_OUTBOUND", "OCSP_REFRESHER", "DELIVERY_EVENTS"]) env[`POSTERN_${section}__HTTP__PORT`] = "0";

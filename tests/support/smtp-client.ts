@@ -58,9 +58,8 @@ export async function sendMail(opts: {
   /** speak TLS from the first byte (a TLS-terminating proxy in front of the server) */
   tls?: ConnectionOptions;
 }): Promise<SentMail> {
-  const socket: Socket = opts.tls
-    ? connectTls({ ...opts.tls, host: opts.host, port: opts.port, localAddress: opts.localAddress })
-    : connect({ host: opts.host, port: opts.port, localAddress: opts.localAddress });
+  const tcp = connect({ host: opts.host, port: opts.port, localAddress: opts.localAddress });
+  const socket: Socket = opts.tls ? connectTls({ ...opts.tls, socket: tcp }) : tcp;
   await new Promise<void>((resolve, reject) => {
     socket.once(opts.tls ? "secureConnect" : "connect", resolve);
     socket.once("error", reject);

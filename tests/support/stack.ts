@@ -61,6 +61,8 @@ export async function startStack(opts: { routes?: Record<string, string>; edge?:
       retry: { schedule_seconds: [1], max_age_seconds: 60 },
     },
     delivery_events: { grpc: { listen: eventsAddress } },
+    // every listener on a free port, so stacks in parallel test files do not collide
+    spf: { grpc: { listen: "127.0.0.1:0" } },
   };
   const contexts: Array<ServiceContext<unknown>> = [];
   const run = async <S extends z.ZodType>(name: string, schema: S, start: (ctx: ServiceContext<z.infer<S>>) => Promise<void>): Promise<void> => {

@@ -7,7 +7,9 @@
  * the local binaries (apt-get install nats-server redis-server).
  * POSTERN_TEST_BACKEND=local|containers forces one way. startSmtpSink() is a
  * loopback SMTP/LMTP server that records what clients deliver and can be told to
- * defer or reject recipients. freePort() finds a free TCP port.
+ * defer or reject recipients. freePort() finds a free TCP port. startPostgres() starts
+ * Postgres (image postgres:16, or the Debian binaries run as the `postgres` user when
+ * this process is root: apt-get install postgresql) with psql()/queryJson() to read it.
  *
  * SECURITY: test-only. Servers listen on loopback without authentication; the
  * sink accepts any mail from anyone who can reach it. Never use in production.
@@ -21,6 +23,7 @@
  */
 export { type Backend } from "./backend";
 export { startNats, startRedis } from "./servers";
+export { startPostgres, type PostgresBackend } from "./postgres";
 export { freePort } from "./ports";
 export { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from "./smtp-sink";
 export { type SinkMessage } from "./smtp-session";

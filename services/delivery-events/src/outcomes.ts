@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Counter } from "prom-client";
 import { type Bus, newEvent, publishEvent } from "@postern/bus";
 import type { OutcomesServer, RecordResponse } from "@postern/proto";
+import { logEvents } from "./diagnostics";
 import { isValidEventName } from "./event-names";
 
 export interface OutcomesDeps {
@@ -34,7 +35,7 @@ export function createOutcomesServer({ bus, logger, recorded }: OutcomesDeps): O
         },
         (err: unknown) => {
           recorded.inc({ name: event.name, result: "error" });
-          logger.warn({ err, event_id: event.id, event: event.name }, "event not stored");
+          logger.warn({ err, event: logEvents.notStored, event_id: event.id, name: event.name }, "event not stored");
           callback({ code: grpc.status.UNAVAILABLE, details: "event store unavailable, retry" });
         },
       );

@@ -6,9 +6,15 @@ import { formatEventLine } from "./format";
 export interface TailOptions {
   server: string;
   names: string[];
+  senderDomains?: string[];
+  recipientDomains?: string[];
   fromStart: boolean;
+  /** Start at the first event stored at or after this time. */
+  since?: Date;
   afterSequence: string;
   messageId: string;
+  /** A durable subscription: the server keeps its position under this name between runs. */
+  durable?: string;
   json: boolean;
   /** Stop after this many events (0: follow until interrupted). */
   count: number;
@@ -24,7 +30,8 @@ const RETRYABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.INTERNAL, grpc.s
 /**
  * Follows Events.Subscribe, printing one line per event. When the stream
  * breaks it reconnects with after_sequence set to the last event seen, so no
- * event is skipped or printed twice. Resolves with the exit code.
+ * event is skipped or printed twice (with --durable the server also keeps the
+ * position between runs). Resolves with the exit code.
  */
 export function tailEvents(options: TailOptions): Promise<number> {
   const client = new EventsClient(options.server, clientCredentials(options.tls));
@@ -54,11 +61,17 @@ export function tailEvents(options: TailOptions): Promise<number> {
       : undefined;
 
     const open = (): void => {
+      // A resume (after an event was seen) names the last sequence printed, so nothing is skipped or repeated.
+      const first = after === "";
       const request = SubscribeRequest.fromPartial({
         names: options.names,
-        fromStart: options.fromStart && after === "",
+        senderDomains: options.senderDomains ?? [],
+        recipientDomains: options.recipientDomains ?? [],
+        fromStart: options.fromStart && first,
+        startTime: first ? options.since : undefined,
         afterSequence: after,
         messageId: options.messageId,
+        durableName: options.durable ?? "",
       });
       const stream = client.subscribe(request);
       current = stream;

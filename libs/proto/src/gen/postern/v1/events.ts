@@ -82,6 +82,29 @@ export interface SubscribeRequest {
   /** Replay the whole retained stream before following it. */
   fromStart: boolean;
   messageId: string;
+  /**
+   * Only events whose sender_address is in one of these domains; "*.example.org"
+   * matches its subdomains. Empty means any sender.
+   */
+  senderDomains: string[];
+  /** Only events whose delivery_domain is one of these (same rules). */
+  recipientDomains: string[];
+  /**
+   * Start with the first event stored at or after this time (instead of
+   * after_sequence or from_start).
+   */
+  startTime?:
+    | Date
+    | undefined;
+  /**
+   * A durable subscription: delivery-events keeps its position under this name
+   * ([A-Za-z0-9_-], at most 64 characters) while the client is away, and a
+   * later Subscribe with the same name resumes where it stopped. The start
+   * options and filters apply when the name is first used; a resume that
+   * names after_sequence repositions it there (exactly once for a client that
+   * reports the last sequence it processed).
+   */
+  durableName: string;
 }
 
 function createBaseEvent(): Event {
@@ -780,7 +803,16 @@ export const RecordResponse: MessageFns<RecordResponse> = {
 };
 
 function createBaseSubscribeRequest(): SubscribeRequest {
-  return { names: [], afterSequence: "0", fromStart: false, messageId: "" };
+  return {
+    names: [],
+    afterSequence: "0",
+    fromStart: false,
+    messageId: "",
+    senderDomains: [],
+    recipientDomains: [],
+    startTime: undefined,
+    durableName: "",
+  };
 }
 
 export const SubscribeRequest: MessageFns<SubscribeRequest> = {
@@ -796,6 +828,18 @@ export const SubscribeRequest: MessageFns<SubscribeRequest> = {
     }
     if (message.messageId !== "") {
       writer.uint32(34).string(message.messageId);
+    }
+    for (const v of message.senderDomains) {
+      writer.uint32(42).string(v!);
+    }
+    for (const v of message.recipientDomains) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.startTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.startTime), writer.uint32(58).fork()).join();
+    }
+    if (message.durableName !== "") {
+      writer.uint32(66).string(message.durableName);
     }
     return writer;
   },
@@ -845,6 +889,38 @@ export const SubscribeRequest: MessageFns<SubscribeRequest> = {
             message.messageId = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.senderDomains.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.recipientDomains.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.startTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.durableName = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -875,6 +951,26 @@ export const SubscribeRequest: MessageFns<SubscribeRequest> = {
         : isSet(object.message_id)
         ? globalThis.String(object.message_id)
         : "",
+      senderDomains: globalThis.Array.isArray(object?.senderDomains)
+        ? object.senderDomains.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.sender_domains)
+        ? object.sender_domains.map((e: any) => globalThis.String(e))
+        : [],
+      recipientDomains: globalThis.Array.isArray(object?.recipientDomains)
+        ? object.recipientDomains.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.recipient_domains)
+        ? object.recipient_domains.map((e: any) => globalThis.String(e))
+        : [],
+      startTime: isSet(object.startTime)
+        ? fromJsonTimestamp(object.startTime)
+        : isSet(object.start_time)
+        ? fromJsonTimestamp(object.start_time)
+        : undefined,
+      durableName: isSet(object.durableName)
+        ? globalThis.String(object.durableName)
+        : isSet(object.durable_name)
+        ? globalThis.String(object.durable_name)
+        : "",
     };
   },
 
@@ -892,6 +988,18 @@ export const SubscribeRequest: MessageFns<SubscribeRequest> = {
     if (message.messageId !== "") {
       obj.messageId = message.messageId;
     }
+    if (message.senderDomains?.length) {
+      obj.senderDomains = message.senderDomains;
+    }
+    if (message.recipientDomains?.length) {
+      obj.recipientDomains = message.recipientDomains;
+    }
+    if (message.startTime !== undefined) {
+      obj.startTime = message.startTime.toISOString();
+    }
+    if (message.durableName !== "") {
+      obj.durableName = message.durableName;
+    }
     return obj;
   },
 
@@ -904,6 +1012,10 @@ export const SubscribeRequest: MessageFns<SubscribeRequest> = {
     message.afterSequence = object.afterSequence ?? "0";
     message.fromStart = object.fromStart ?? false;
     message.messageId = object.messageId ?? "";
+    message.senderDomains = object.senderDomains?.map((e) => e) || [];
+    message.recipientDomains = object.recipientDomains?.map((e) => e) || [];
+    message.startTime = object.startTime ?? undefined;
+    message.durableName = object.durableName ?? "";
     return message;
   },
 };
