@@ -1,3 +1,4 @@
+import { type DnsOutcome, type SpfDns } from "./dns";
 import { LimitedDns, resolveLimits } from "./limits";
 import { createZoneDns, type ZoneData, type ZoneEntry } from "./testing/zone-dns";
 import { checkSpf, type SpfCheckerOptions } from "./verdict";
@@ -148,5 +149,17 @@ describe("LimitedDns", () => {
   test("limits are validated", () => {
     expect(() => resolveLimits({ lookups: -1 })).toThrow("limits.lookups");
     expect(() => resolveLimits({ queries: 1.5 })).toThrow("limits.queries");
+  });
+});
+
+describe("LimitedDns deadline", () => {
+  it("answers timeout as soon as the signal aborts, without waiting for a query in flight", async () => {
+    const never = (): Promise<DnsOutcome<readonly string[]>> => new Promise(() => undefined);
+    const dns: SpfDns = { txt: never as SpfDns["txt"], a: never, aaaa: never, mx: never as SpfDns["mx"], ptr: never };
+    const controller = new AbortController();
+    const limited = new LimitedDns(dns, undefined, controller.signal);
+    const pending = limited.address("example.org", 4);
+    controller.abort();
+    await expect(pending).resolves.toEqual({ kind: "timeout" });
   });
 });

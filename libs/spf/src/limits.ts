@@ -107,7 +107,7 @@ export class LimitedDns {
     if (this.queries > this.limits.queries) {
       return { kind: "limit", error: new SpfLimitError(spfLimitKinds.queries, this.limits.queries, `too many DNS queries at ${type} ${name}`) };
     }
-    let outcome = await query(name);
+    let outcome = this.signal === undefined ? await query(name) : await raceAbort(query(name), this.signal);
     if (outcome.kind === "answer" && outcome.records.length === 0) outcome = { kind: "nodata" };
     if (this.signal?.aborted) return { kind: "timeout" };
     if ((outcome.kind === "nxdomain" || outcome.kind === "nodata") && options?.countVoid === true) {
@@ -118,4 +118,23 @@ export class LimitedDns {
     }
     return outcome;
   }
+}
+
+/** The query's outcome, or a timeout as soon as the check's deadline passes (the query is not awaited further). */
+function raceAbort<T>(pending: Promise<DnsOutcome<T>>, signal: AbortSignal): Promise<DnsOutcome<T>> {
+  if (signal.aborted) return Promise.resolve({ kind: "timeout" });
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve({ kind: "timeout" });
+    signal.addEventListener("abort", onAbort, { once: true });
+    pending.then(
+      (outcome) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(outcome);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
 }

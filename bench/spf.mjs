@@ -1,0 +1,216 @@
+// pnpm bench:spf — issue 7's SPF benchmark, from the TypeScript sources:
+//   node --conditions=@postern/source -r ./bench/ts-register.cjs bench/spf.mjs
+//
+// 1. checks/s of @postern/libspf and of mailauth's SPF module (lib/spf) on the
+//    same in-memory zone mix (bench/spf-zones.mjs), in the same run; mailauth
+//    gets the same zone through its `resolver` option.
+// 2. the round trip edge → NATS → spf → gRPC EdgeCallback with 200 checks in
+//    flight: the spf service in-process on a real nats-server, the edge's side
+//    as spf-gate.ts does it (publish SpfCheckRequest, wait for ReportSpf by txn_id).
+//
+// Options (env): BENCH_SECONDS (per measured round, default 3), BENCH_ROUNDS (default 3),
+// BENCH_ONLY=libs|rt (one half only).
+import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
+import { Writable } from "node:stream";
+import { cases, zone } from "./spf-zones.mjs";
+
+const require = createRequire(new URL("../services/spf/package.json", import.meta.url));
+const { createSpfChecker, createZoneDns } = require("@postern/libspf");
+const { spf: mailauthSpf } = require("mailauth/lib/spf");
+const mailauthVersion = require("mailauth/package.json").version;
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? "3");
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "3");
+const CONCURRENCY = 32;
+const IN_FLIGHT = 200;
+/** the edge's spf_timeout_ms: a verdict later than this is lost (temperror at the edge) */
+const LOST_AFTER_MS = 5_000;
+
+const fmt = (n, digits = 0) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** The zone as mailauth's resolver(name, type) expects it: node:dns answers, errors with node's codes. */
+function mailauthResolver(dns) {
+  const codes = { nxdomain: "ENOTFOUND", nodata: "ENODATA", timeout: "ETIMEOUT", servfail: "ESERVFAIL" };
+  const lookups = { TXT: dns.txt, A: dns.a, AAAA: dns.aaaa, MX: dns.mx, PTR: dns.ptr };
+  return async (name, type) => {
+    const lookup = lookups[type];
+    if (!lookup) throw Object.assign(new Error(`unsupported type ${type}`), { code: "ENOTIMP" });
+    const outcome = await lookup(name);
+    if (outcome.kind === "answer") return type === "MX" ? outcome.records.map((r) => ({ exchange: r.exchange, priority: r.preference })) : outcome.records;
+    throw Object.assign(new Error(`query${type} ${outcome.kind} ${name}`), { code: codes[outcome.kind] });
+  };
+}
+
+function contenders() {
+  const libDns = createZoneDns(zone);
+  const checker = createSpfChecker(libDns, { receiver: "bench.test" });
+  const maDns = createZoneDns(zone);
+  const resolver = mailauthResolver(maDns);
+  const zones = [libDns, maDns];
+  return {
+    zones,
+    libspf: async ([ip, sender, helo]) => (await checker.check({ ip, mailFrom: sender, helo })).result,
+    mailauth: async ([ip, sender, helo]) => (await mailauthSpf({ ip, sender, helo, mta: "bench.test", resolver })).status.result,
+    "mailauth strict": async ([ip, sender, helo]) => (await mailauthSpf({ ip, sender, helo, mta: "bench.test", resolver, strict: true })).status.result,
+  };
+}
+
+/** Checks per second with CONCURRENCY checks in flight, cycling through the cases. */
+async function rate(check, ms, zones) {
+  let next = 0;
+  let done = 0;
+  const end = performance.now() + ms;
+  const worker = async () => {
+    while (performance.now() < end) {
+      await check(cases[next++ % cases.length]);
+      if (++done % 10_000 === 0) for (const z of zones) z.queries.length = 0; // the zone records every query
+    }
+  };
+  const start = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return done / ((performance.now() - start) / 1000);
+}
+
+async function libraries() {
+  const c = contenders();
+  const names = ["libspf", "mailauth", "mailauth strict"];
+  const disagreements = [];
+  for (const testCase of cases) {
+    const got = await Promise.all(names.map((n) => c[n](testCase)));
+    if (got.some((r) => r !== testCase[3])) disagreements.push(`${testCase[1] || testCase[2]} from ${testCase[0]}: want ${testCase[3]}, ${names.map((n, i) => `${n} ${got[i]}`).join(", ")}`);
+  }
+  for (const n of names) await rate(c[n], 1_000, c.zones); // warm-up
+  const results = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = 0; round < ROUNDS; round++) for (const n of names) results[n].push(await rate(c[n], SECONDS * 1_000, c.zones));
+  return { rates: Object.fromEntries(names.map((n) => [n, median(results[n])])), disagreements };
+}
+
+class Discard extends Writable {
+  _write(_chunk, _enc, done) {
+    done();
+  }
+}
+
+async function roundTrip() {
+  const { startNats } = require("@postern/testing");
+  const { runService, startGrpcServer } = require("@postern/service-kit");
+  const { configSchema, startSpf } = require("@postern/spf");
+  const { codecs, connectBus, natsConfigSchema, subjects } = require("@postern/bus");
+  const { EdgeCallbackService, SpfCheckRequest } = require("@postern/proto");
+  const { pino } = require("pino");
+
+  const nats = await startNats();
+  const memory = { storage: "memory" };
+  const natsSection = { servers: [nats.url], jetstream: { mail: memory, events: memory, spool: memory, kv: memory } };
+  const spf = await runService({
+    name: "spf",
+    schema: configSchema,
+    config: { log: { level: "warn" }, nats: natsSection, spf: { grpc: { listen: "127.0.0.1:0" }, receiver: "bench.test" } },
+    env: {},
+    installSignalHandlers: false,
+    exitOnError: false,
+    logDestination: new Discard(),
+    start: (ctx) => startSpf(ctx, { dns: createZoneDns(zone) }),
+  });
+
+  // The edge's side: its EdgeCallback server and its spf.check publisher.
+  const logger = pino({ level: "silent" });
+  const pending = new Map();
+  const edgeCallback = {
+    reportSpf(call, callback) {
+      pending.get(call.request.txnId)?.();
+      pending.delete(call.request.txnId);
+      callback(null, {});
+    },
+    reportDmarc: (_call, callback) => callback(null, {}),
+    putStaple: (_call, callback) => callback(null, {}),
+  };
+  const server = await startGrpcServer({ listen: "127.0.0.1:0", logger, services: [[EdgeCallbackService, edgeCallback]] });
+  const bus = await connectBus(natsConfigSchema.parse({ servers: [nats.url] }), { name: "bench-edge", logger });
+  let next = 0;
+  let lost = 0;
+  const check = () => {
+    const [ip, sender, helo] = cases[next++ % cases.length];
+    const txnId = randomBytes(16).toString("base64url");
+    const started = process.hrtime.bigint();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        pending.delete(txnId);
+        lost++;
+        resolve(undefined);
+      }, LOST_AFTER_MS);
+      pending.set(txnId, () => {
+        clearTimeout(timer);
+        resolve(Number(process.hrtime.bigint() - started) / 1e6);
+      });
+      bus.nc.publish(subjects.spfCheck, codecs.spfCheck.encode(SpfCheckRequest.fromPartial({ replyTo: { grpcAddress: server.address, txnId }, ip, helo, sender })));
+    });
+  };
+
+  const takeLost = () => {
+    const n = lost;
+    lost = 0;
+    return n;
+  };
+  /** `clients` loops, each waiting `pauseMs` between checks, for `ms`. */
+  const run = async (clients, pauseMs, ms) => {
+    const latencies = [];
+    const end = performance.now() + ms;
+    const client = async () => {
+      while (performance.now() < end) {
+        const ms = await check();
+        if (ms !== undefined) latencies.push(ms);
+        if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+      }
+    };
+    const start = performance.now();
+    await Promise.all(Array.from({ length: clients }, client));
+    const seconds = (performance.now() - start) / 1000;
+    latencies.sort((a, b) => a - b);
+    const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+    return { n: latencies.length, lost: takeLost(), perSecond: latencies.length / seconds, p50: at(0.5), p99: at(0.99), max: latencies.at(-1) };
+  };
+
+  try {
+    await run(IN_FLIGHT, 0, 1_000); // warm-up
+    const saturated = await run(IN_FLIGHT, 0, SECONDS * 1_000);
+    const paced = await run(IN_FLIGHT, 100, SECONDS * 1_000);
+    const single = await run(1, 0, 1_000);
+    const replies = await spf.metrics.getSingleMetric("postern_spf_replies_total").get();
+    const replyErrors = replies.values.filter((v) => v.labels.outcome === "error").reduce((n, v) => n + v.value, 0);
+    return { saturated, paced, single, replyErrors, nats: nats.version };
+  } finally {
+    await bus.drain();
+    await server.close();
+    await spf.shutdown.trigger("bench finished");
+    await nats.stop();
+  }
+}
+
+const line = (label, r) => `  ${label.padEnd(44)} ${fmt(r.n).padStart(7)} checks ${fmt(r.perSecond).padStart(7)}/s   p50 ${fmt(r.p50, 2)} ms   p99 ${fmt(r.p99, 2)} ms   max ${fmt(r.max, 2)} ms${r.lost > 0 ? `   LOST ${r.lost}` : ""}`;
+
+function printLibraries(libs) {
+  const ma = Math.max(libs.rates.mailauth, libs.rates["mailauth strict"]);
+  const ratio = libs.rates.libspf / ma;
+  console.log(`SPF checks/s, in-memory zone mix of ${cases.length} cases, ${CONCURRENCY} in flight, median of ${ROUNDS} x ${SECONDS} s (node ${process.version})`);
+  console.log(`  @postern/libspf           ${fmt(libs.rates.libspf).padStart(9)} checks/s`);
+  console.log(`  mailauth ${mailauthVersion} lib/spf     ${fmt(libs.rates.mailauth).padStart(9)} checks/s   (default mode)`);
+  console.log(`  mailauth ${mailauthVersion} lib/spf     ${fmt(libs.rates["mailauth strict"]).padStart(9)} checks/s   (strict: true)`);
+  console.log(`  ratio libspf / faster mailauth: ${fmt(ratio, 2)}x   (target >= 2x: ${ratio >= 2 ? "met" : "NOT met"})`);
+  for (const d of libs.disagreements) console.log(`  result differs: ${d}`);
+}
+
+function printRoundTrip(rt) {
+  console.log(`\nRound trip edge -> NATS -> spf -> gRPC EdgeCallback.ReportSpf, in-process spf service, ${rt.nats}`);
+  console.log(line(`${IN_FLIGHT} checks always in flight (saturated)`, rt.saturated));
+  console.log(line(`${IN_FLIGHT} clients, 100 ms between checks`, rt.paced));
+  console.log(line("1 check at a time", rt.single));
+  console.log(`  p99 target < 5 ms with ${IN_FLIGHT} in flight: ${rt.saturated.p99 < 5 ? "met" : "NOT met"} (saturated), ${rt.paced.p99 < 5 ? "met" : "NOT met"} (paced)`);
+  if (rt.replyErrors > 0) console.log(`  ReportSpf calls that failed (verdict not delivered): ${rt.replyErrors}`);
+}
+
+const only = process.env.BENCH_ONLY;
+if (only !== "rt") printLibraries(await libraries());
+if (only !== "libs") printRoundTrip(await roundTrip());

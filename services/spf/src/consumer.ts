@@ -1,0 +1,112 @@
+/**
+ * The queue-group consumer of postern.v1.spf.check: any instance may take any
+ * request. Each verdict goes back through EdgeCallback.ReportSpf on the
+ * request's reply_to address; a request without one has nobody to answer and
+ * is dropped. Beyond max_in_flight a request is answered temperror at once,
+ * which the edge would conclude anyway at its deadline. A verdict must reach
+ * the asker within check_timeout_ms + callback.deadline_ms of the request's
+ * arrival (the edge's own wait), so a slow reply keeps what is left of that.
+ *
+ * SECURITY: payloads are decoded with the bus codec (malformed bytes are
+ * dropped, never half-read); reply_to addresses come from the edges, which
+ * are the only publishers on the subject.
+ */
+import { type Bus, codecs, queueGroups, subjects } from "@postern/bus";
+import { SpfInputError } from "@postern/libspf";
+import { type EdgeCallbackClient, type SpfCheckRequest, type SpfVerdict } from "@postern/proto";
+import { type GrpcClientPool, unaryCall } from "@postern/service-kit";
+import { type Logger } from "pino";
+import { type Admission } from "./admission";
+import { type Check } from "./checker";
+import { checkSources, type DropReason, dropReasons, logEvents, type SpfMetrics } from "./diagnostics";
+import { refusal, toCheckInput, toProtoVerdict } from "./proto-verdict";
+
+export interface ConsumerDeps {
+  bus: Bus;
+  check: Check;
+  admission: Admission;
+  callbacks: GrpcClientPool<EdgeCallbackClient>;
+  /** a verdict reaches the asker within this long after the request arrived, or is given up */
+  replyBudgetMs: number;
+  receiver: string;
+  guess: boolean;
+  metrics: SpfMetrics;
+  logger: Logger;
+}
+
+export interface Consumer {
+  /** Stops taking requests: the subscription is drained (requests already delivered still run). */
+  stop(): Promise<void>;
+}
+
+export function startConsumer(deps: ConsumerDeps): Consumer {
+  const { metrics, logger } = deps;
+  const drop = (reason: DropReason, err?: unknown): void => {
+    metrics.dropped.inc({ reason });
+    logger.debug({ event: logEvents.requestDropped, reason, err }, "spf.check request dropped");
+  };
+
+  const reply = async (address: string, verdict: SpfVerdict, receivedAt: number): Promise<void> => {
+    try {
+      const client = deps.callbacks.get(address);
+      await unaryCall(client.reportSpf.bind(client), verdict, Math.max(1, deps.replyBudgetMs - (performance.now() - receivedAt)));
+      metrics.replies.inc({ outcome: "ok" });
+    } catch (err) {
+      metrics.replies.inc({ outcome: "error" });
+      logger.warn({ event: logEvents.replyFailed, address, txn_id: verdict.txnId, err }, "ReportSpf failed");
+    }
+  };
+
+  const verdictFor = async (request: SpfCheckRequest, txnId: string): Promise<SpfVerdict> => {
+    try {
+      return toProtoVerdict(await deps.check(toCheckInput(request, deps.guess), checkSources.nats), txnId);
+    } catch (err) {
+      if (err instanceof SpfInputError) {
+        drop(dropReasons.invalidIp, err);
+        return refusal(txnId, deps.receiver, "invalid client address");
+      }
+      logger.error({ event: logEvents.checkFailed, err }, "SPF check failed");
+      return refusal(txnId, deps.receiver, "SPF check failed");
+    }
+  };
+
+  const handle = (data: Uint8Array): void => {
+    const receivedAt = performance.now();
+    let request: SpfCheckRequest;
+    try {
+      request = codecs.spfCheck.decode(data);
+    } catch (err) {
+      return drop(dropReasons.undecodable, err);
+    }
+    const address = request.replyTo?.grpcAddress ?? "";
+    const txnId = request.replyTo?.txnId ?? "";
+    if (address === "" || txnId === "") return drop(dropReasons.noReplyTo);
+    if (!deps.admission.tryEnter()) {
+      // Stopping: the subscription is drained already and the callback clients are closing.
+      if (deps.admission.isClosed) return drop(dropReasons.stopping);
+      drop(dropReasons.overload);
+      void reply(address, refusal(txnId, deps.receiver, "SPF service busy"), receivedAt);
+      return;
+    }
+    void verdictFor(request, txnId)
+      .then((verdict) => reply(address, verdict, receivedAt))
+      .finally(() => deps.admission.leave());
+  };
+
+  const sub = deps.bus.nc.subscribe(subjects.spfCheck, {
+    queue: queueGroups.spf,
+    callback: (err, msg) => {
+      if (err) return logger.warn({ event: logEvents.subscriptionError, err }, "spf.check subscription error");
+      handle(msg.data);
+    },
+  });
+  logger.info({ event: logEvents.consumerReady, subject: subjects.spfCheck, queue: queueGroups.spf }, "consuming spf.check");
+
+  return {
+    async stop() {
+      // A connection that is already gone has nothing left to drain.
+      if (!sub.isClosed()) await sub.drain().catch(() => undefined);
+      logger.info({ event: logEvents.consumerStopped, in_flight: deps.admission.size }, "spf.check consumer stopped");
+    },
+  };
+}
