@@ -50,9 +50,8 @@ export async function startStack(opts: { routes?: Record<string, string>; edge?:
       smtp_listen: [`127.0.0.1:${smtpPort}`],
       grpc: { listen: "127.0.0.1:0" },
       hostname: "edge.e2e.test",
-      local_domains: ["localhost"],
+      local_domains: ["localhost", "redis;SISMEMBER postern:local_domains $domain"],
       redis_servers: [redis.url],
-      local_domains_redis_set: "postern:local_domains",
       ...opts.edge,
     },
     dane_outbound: {

@@ -19,6 +19,8 @@ export interface InboundMessage {
   chunks: readonly Buffer[];
   info: DataInfo;
   client: ClientInfo;
+  /** header fields added above our Received header, e.g. "Received-SPF: pass ..." (no line end) */
+  headers?: readonly string[];
 }
 
 export type AcceptResult = { ok: true; id: string; size: number } | { ok: false; err: unknown };
@@ -60,7 +62,8 @@ export function buildRecord(id: string, msg: InboundMessage, config: EdgeSection
     date: now,
     ...(single === undefined ? {} : { recipient: single }),
   });
-  const body = Buffer.concat([Buffer.from(received, "utf8"), ...msg.chunks]);
+  const added = (msg.headers ?? []).map((h) => `${h.replace(/[\r\n]+/g, " ")}\r\n`).join("");
+  const body = Buffer.concat([Buffer.from(added + received, "utf8"), ...msg.chunks]);
   const sha256 = createHash("sha256").update(body).digest("hex");
   const inline = body.length <= config.spool_inline_max;
   const record = MailRecord.fromPartial({
@@ -138,7 +141,7 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
   };
 }
 
-/** The Exim-style reception line: "<= sender H=helo [ip] P=esmtp S=size id=..." plus the same as fields. */
+/** The Exim-style reception line: "<= sender H=helo [ip] P=esmtps X=cipher S=size id=..." plus the same as fields. */
 function logReceived(logger: Logger, r: MailRecord, size: number, spooled: boolean): void {
   const c = r.client;
   const sender = r.sender === "" ? "<>" : r.sender;
@@ -152,10 +155,12 @@ function logReceived(logger: Logger, r: MailRecord, size: number, spooled: boole
       ip: c?.ip,
       port: c?.port,
       protocol: c?.protocol,
+      tls_cipher: c?.tlsCipher || undefined,
+      authenticated_id: c?.authenticatedId || undefined,
       size,
       spooled,
       ...(c?.proxySession ? { proxy_host_address: c.proxyHostAddress, proxy_host_port: c.proxyHostPort, proxy_tls_version: c.proxyTlsVersion || undefined, proxy_tls_cipher: c.proxyTlsCipher || undefined, proxy_tls_client_cn: c.proxyTlsClientCn || undefined } : {}),
     },
-    `<= ${sender} H=${c?.helo ?? ""} [${c?.ip ?? ""}] P=${c?.protocol ?? ""}${c?.proxySession ? ` PRX=${c.proxyHostAddress}` : ""} S=${size} id=${r.messageId}`,
+    `<= ${sender} H=${c?.helo ?? ""} [${c?.ip ?? ""}] P=${c?.protocol ?? ""}${c?.tlsCipher ? ` X=${c.tlsCipher}` : ""}${c?.authenticatedId ? ` A=${c.authenticatedId}` : ""}${c?.proxySession ? ` PRX=${c.proxyHostAddress}` : ""} S=${size} id=${r.messageId}`,
   );
 }

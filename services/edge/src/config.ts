@@ -8,11 +8,16 @@ import {
   stringListOf,
 } from "@postern/service-kit";
 import { z } from "zod";
-import { parseHostSpec } from "./hosts";
+import { domainListSchema, hostListSchema, ListKind, listUsesLookups, redisServersSchema } from "@postern/hostlist";
+import { parseSpfCondition } from "./spf-policy";
 
-const domainList = stringListOf(z.string().min(1).transform((d) => d.toLowerCase()));
-const hostSpec = z.string().refine((v) => parseHostSpec(v) !== null, { message: "expected an IP address or CIDR" });
-const redisUrl = z.string().regex(/^rediss?:\/\//, { message: "expected a redis:// or rediss:// URL" });
+/** An Exim-style SPF result list: "fail", "!pass : none", with the aliases err_perm/err_temp. */
+const spfCondition = z.union([z.string(), z.array(z.string())]).superRefine((v, ctx) => {
+  const c = parseSpfCondition(v);
+  if ("error" in c) ctx.addIssue({ code: "custom", message: c.error });
+});
+const pemFile = z.string().min(1);
+const certificatePair = z.strictObject({ certificate: pemFile, privatekey: pemFile });
 
 /** The `edge` section. Option names follow Exim where Exim has one. */
 export const edgeSectionSchema = z
@@ -21,6 +26,15 @@ export const edgeSectionSchema = z
     grpc: grpcServerConfigSchema.prefault({}),
     /** SMTP listeners, "host:port" */
     smtp_listen: stringListOf(hostPortSchema, { min: 1 }).default(["127.0.0.1:2525"]),
+    /**
+     * Submission listeners (RFC 6409), "host:port", e.g. 127.0.0.1:5587: STARTTLS first (530 before it), then AUTH
+     * PLAIN or LOGIN; MAIL needs AUTH; authenticated clients may relay. Needs tls_certificate and a credential source
+     */
+    submission_listen: stringListOf(hostPortSchema).default([]),
+    /** file of "user:$scrypt$N$r$p$salt$hash" lines (see passwords.ts); re-read when it changes */
+    auth_passwords_file: z.string().min(1).optional(),
+    /** Redis hash of user → the same hash format (HGET key user), asked when the user is not in auth_passwords_file */
+    auth_redis_hash: z.string().min(1).optional(),
     /** our name in the banner, EHLO reply and Received headers */
     hostname: z
       .string()
@@ -30,12 +44,16 @@ export const edgeSectionSchema = z
     message_size_limit: z.number().int().positive().default(52_428_800),
     /** RCPT commands per message beyond this get 452 4.5.3 */
     recipients_max: z.number().int().positive().default(100),
-    /** domains we deliver for (case-insensitive) */
-    local_domains: domainList.default(["localhost"]),
-    /** domains we relay to for anyone */
-    relay_to_domains: domainList.default([]),
-    /** clients that may relay anywhere: IPs and CIDRs */
-    relay_from_hosts: stringListOf(hostSpec).default(["127.0.0.1", "::1"]),
+    /**
+     * Exim domain list (@postern/hostlist): domains we deliver for, e.g. "@ : example.com : *.example.net :
+     * redis;SISMEMBER local_domains $domain". Recipient policy tries local_domains, relay_to_domains, then
+     * relay_from_hosts; the first match accepts; a lookup that fails and nothing matching after it: 451 4.3.0
+     */
+    local_domains: domainListSchema().default(["localhost"]),
+    /** Exim domain list: domains we relay to for anyone */
+    relay_to_domains: domainListSchema().default([]),
+    /** Exim host list: clients that may relay anywhere, e.g. "127.0.0.1 : 10.0.0.0/8 : redis;SMEMBERS relay_from_ips" */
+    relay_from_hosts: hostListSchema().default(["127.0.0.1", "::1"]),
     /** bodies up to this size travel inside the MAIL record; larger ones go to the spool object store */
     spool_inline_max: z.number().int().min(0).default(65_536),
     /** idle time before 421 4.4.2 and close */
@@ -44,21 +62,79 @@ export const edgeSectionSchema = z
     smtp_shutdown_grace_ms: z.number().int().positive().default(10_000),
     /** PubAck wait for a MAIL record before 451 */
     publish_timeout_ms: z.number().int().positive().default(5_000),
+    /** Exim's smtp_enforce_sync: input before the banner, or pipelined without PIPELINING, gets 554 5.5.0 and close */
+    smtp_enforce_sync: z.boolean().default(true),
+    /** hold the banner back this long (input sent meanwhile is a synchronisation error); 0 sends it at once */
+    smtp_banner_delay_ms: z.number().int().min(0).max(60_000).default(0),
     /** refused commands before 421 and close */
     smtp_max_errors: z.number().int().positive().default(20),
-    /** Redis servers tried in order, e.g. ["redis://127.0.0.1:6379/0"] */
-    redis_servers: stringListOf(redisUrl, { min: 1 }).optional(),
-    /** a Redis set of extra local domains (SISMEMBER key domain), e.g. "postern:local_domains" */
-    local_domains_redis_set: z.string().min(1).optional(),
-    /** peers (load balancers) that must send a PROXY v1/v2 header; nobody else's is parsed. Exim: hosts_proxy */
-    hosts_proxy: stringListOf(hostSpec).default([]),
+    /** Redis servers tried in order, Exim syntax "host[:port]/db/password" or redis:// URLs, e.g. "127.0.0.1//" */
+    redis_servers: redisServersSchema().optional(),
+    /** how long a list lookup's answer is cached (0: no cache) */
+    lookup_cache_ttl_ms: z.number().int().min(0).max(300_000).default(5_000),
+    /** deprecated: appends "redis;SISMEMBER <key> $domain" to local_domains */
+    local_domains_redis_set: z.string().regex(/^[^\s$]+$/, { message: "expected a Redis key without spaces or $" }).optional(),
+    /**
+     * Peers (load balancers) that must send a PROXY v1/v2 header; nobody else's is parsed. Exim: hosts_proxy
+     * (proxy_required_hosts is accepted as an alias). Policy, limits and logs see the client the header names;
+     * a LOCAL or UNKNOWN header keeps the proxy's own address, so never list a proxy in relay_from_hosts.
+     */
+    hosts_proxy: hostListSchema({ lookups: false }).default([]),
     /** seconds a peer in hosts_proxy has to send its whole header */
     proxy_timeout: z.number().positive().max(300).default(3),
     /** after a failed negotiation: "refuse" sends the banner and 503 to every command but QUIT (Exim), "drop" closes */
     proxy_failure_action: z.enum(["refuse", "drop"]).default("refuse"),
     /** largest PROXY header accepted (v2 with TLVs); v1 lines stay capped at 107 bytes */
     proxy_max_header_bytes: z.number().int().min(232).max(65_551).default(4096),
+    /** PEM certificate (chain) for STARTTLS; STARTTLS is advertised only when it is set. Re-read when the file changes */
+    tls_certificate: pemFile.optional(),
+    /** PEM private key for tls_certificate */
+    tls_privatekey: pemFile.optional(),
+    /** certificates by SNI server name: { "mx.example.org": { certificate, privatekey } }; others get tls_certificate */
+    tls_sni: z.record(z.string().min(1), certificatePair).default({}),
+    /** advertise PRDR (per-recipient data responses) in EHLO and accept MAIL ... PRDR */
+    prdr_enable: z.boolean().default(true),
+    /** per-recipient data policy (see recipient-data.ts): addresses rejected after the data with PRDR, at RCPT without */
+    prdr_reject_recipients: stringListOf(z.string().min(3).regex(/@/, { message: "expected an address" })).default([]),
+    /** the same, deferred (450) */
+    prdr_defer_recipients: stringListOf(z.string().min(3).regex(/@/, { message: "expected an address" })).default([]),
+    /** publish spf.check at MAIL FROM and act on the verdict (clients in relay_from_hosts are exempt) */
+    spf_enable: z.boolean().default(true),
+    /** where the verdict is awaited: at each RCPT, or once at end of DATA */
+    spf_check_at: z.enum(["rcpt", "data"]).default("rcpt"),
+    /** a verdict later than this counts as temperror */
+    spf_timeout_ms: z.number().int().positive().default(5_000),
+    /** results answered 550 5.7.23 */
+    spf_reject: spfCondition.default("fail"),
+    /** results answered 451 4.7.24 */
+    spf_defer: spfCondition.default("temperror"),
   })
+  .refine((e) => (e.tls_certificate === undefined) === (e.tls_privatekey === undefined), {
+    message: "tls_certificate and tls_privatekey go together",
+    path: ["tls_privatekey"],
+  })
+  .refine((e) => Object.keys(e.tls_sni).length === 0 || e.tls_certificate !== undefined, {
+    message: "needs tls_certificate (the default for other names)",
+    path: ["tls_sni"],
+  })
+  .refine((e) => e.submission_listen.length === 0 || e.tls_certificate !== undefined, {
+    message: "needs tls_certificate (AUTH is offered only after STARTTLS)",
+    path: ["submission_listen"],
+  })
+  .refine((e) => e.submission_listen.length === 0 || e.auth_passwords_file !== undefined || e.auth_redis_hash !== undefined, {
+    message: "needs auth_passwords_file or auth_redis_hash",
+    path: ["submission_listen"],
+  })
+  .refine((e) => e.auth_redis_hash === undefined || e.redis_servers !== undefined, {
+    message: "needs redis_servers",
+    path: ["auth_redis_hash"],
+  })
+  .refine(
+    (e) =>
+      e.redis_servers !== undefined ||
+      !(listUsesLookups(e.local_domains, ListKind.Domain) || listUsesLookups(e.relay_to_domains, ListKind.Domain) || listUsesLookups(e.relay_from_hosts, ListKind.Host)),
+    { message: "a list has redis lookups: needs redis_servers", path: ["redis_servers"] },
+  )
   .refine((e) => e.local_domains_redis_set === undefined || e.redis_servers !== undefined, {
     message: "needs redis_servers",
     path: ["local_domains_redis_set"],

@@ -6,28 +6,54 @@
  * SECURITY: all socket input goes through SmtpServerSession (length caps,
  * smuggling checks). Socket errors are logged and end only this connection.
  */
-import { type Socket } from "node:net";
+import { isIPv4, type Socket } from "node:net";
+import { type SecureContext, TLSSocket } from "node:tls";
 import { ClientInfo } from "@postern/proto";
 import { type ProxyHeader, sslClientFlags } from "@postern/proxy-protocol";
-import { replies, reply, type Reply, type SmtpEvent, SmtpServerSession } from "@postern/smtp";
+import { type DataInfo, prdrFinalReply, replies, reply, type Reply, type SmtpEvent, SmtpServerSession, type Transaction } from "@postern/smtp";
 import { type Logger } from "pino";
 import { type Acceptor } from "./accept";
+import { type AuthResult, type Authenticator } from "./auth";
 import { type EdgeSection } from "./config";
 import { type EdgeMetrics, logEvents } from "./diagnostics";
-import { normalizeIp } from "./hosts";
 import { type RecipientPolicy } from "./policy";
+import { dataReplyFor, rcptReplyFor, type RecipientDataPolicy, type RecipientDataVerdict } from "./recipient-data";
+import { type SpfGate } from "./spf-gate";
+import { TLS_MIN_VERSION, type TlsCertificates } from "./tls";
+import { resultName, type SpfPolicy, spfReply } from "./spf-policy";
+import { type SpfVerdict } from "@postern/proto";
 
 export interface ConnectionDeps {
   config: EdgeSection;
   logger: Logger;
   metrics: EdgeMetrics;
   policy: RecipientPolicy;
+  /** the per-recipient data policy (PRDR); absent: every recipient is accepted */
+  recipientData?: RecipientDataPolicy;
   accept: Acceptor;
+  /** absent when spf_enable is false */
+  spf?: { gate: SpfGate; policy: SpfPolicy };
+  /** absent when no tls_certificate is configured (STARTTLS is then not offered) */
+  tls?: TlsCertificates;
+  /** submission listeners only: STARTTLS required, then AUTH; MAIL needs AUTH */
+  auth?: {
+    authenticate: Authenticator;
+    /** a refused AUTH (the auth:fail event) */
+    failed(info: { user: string; ip: string; mechanism: string; result: AuthResult }): void;
+  };
 }
+
+const authRequired = reply(530, "5.7.0", "Authentication required");
 
 const internalError = reply(421, "4.3.0", "Local error, closing connection");
 /** after we end our side, how long the peer has to close before the socket is destroyed */
 const LINGER_MS = 5_000;
+
+/** The IPv4 address inside an IPv4-mapped IPv6 address (what a dual-stack listener reports), else the address unchanged. */
+export function normalizeIp(ip: string): string {
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  return m?.[1] !== undefined && isIPv4(m[1]) ? m[1] : ip;
+}
 
 /** What a PROXY header said about the connection (peers in hosts_proxy only). */
 export interface Proxied {
@@ -72,6 +98,9 @@ export class SmtpConnection {
   private readonly ip: string;
   private readonly peer: Partial<ClientInfo>;
   private body: Buffer[] = [];
+  /** the SPF verdict of the current transaction, null when SPF does not apply */
+  private spfVerdict: Promise<SpfVerdict | null> | null = null;
+  private spfCounted = false;
   private busy = false;
   private peerEnded = false;
   private closing = false;
@@ -79,32 +108,70 @@ export class SmtpConnection {
   /** a final reply requested while a pump was running */
   private abortReply: Reply | undefined;
 
+  /** the socket SMTP is spoken on: the TCP socket, then the TLS socket after STARTTLS */
+  private socket: Socket;
+  /** "TLSv1.3:TLS_AES_256_GCM_SHA384" once TLS is up (Exim's X=) */
+  private tlsCipher = "";
+  /** the context chosen when STARTTLS was accepted (files stat'ed then) */
+  private tlsContext: SecureContext | undefined;
+  private resolveClosed: () => void = () => undefined;
+  /** smtp_banner_delay_ms pending */
+  private bannerTimer: NodeJS.Timeout | undefined;
+  /** the banner is queued; input before it is held (and judged by the sync check) */
+  private greeted = false;
+
   constructor(
-    private readonly socket: Socket,
+    private readonly tcp: Socket,
     private readonly deps: ConnectionDeps,
     proxied?: Proxied,
   ) {
+    const socket = tcp;
+    this.socket = tcp;
     const c = deps.config;
     this.session = new SmtpServerSession({
       hostname: c.hostname,
       maxMessageSize: c.message_size_limit,
       maxRecipients: c.recipients_max,
       maxErrors: c.smtp_max_errors,
+      syncCheck: c.smtp_enforce_sync,
+      tlsAvailable: deps.tls !== undefined,
+      prdr: c.prdr_enable,
+      ...(deps.auth === undefined ? {} : { requireTls: true, auth: true }),
     });
     this.peer = proxiedClient(socket, proxied);
     this.ip = this.peer.ip ?? "";
-    this.closed = new Promise((resolve) => socket.once("close", () => resolve()));
-    socket.on("error", (err) => deps.logger.debug({ event: logEvents.connectionError, err, ip: this.ip }, "smtp connection error"));
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    socket.setNoDelay(true);
+    this.attach(socket);
+    // bytes that followed a PROXY header in its read were sent before the banner: a synchronisation error (as Exim)
+    if (proxied !== undefined && proxied.rest.length > 0) this.session.feed(proxied.rest, { endOfRead: true });
+    // negotiateProxy paused the socket
+    socket.resume();
+    if (c.smtp_banner_delay_ms > 0) {
+      this.bannerTimer = setTimeout(() => this.sendBanner(), c.smtp_banner_delay_ms);
+      socket.once("close", () => clearTimeout(this.bannerTimer));
+    } else {
+      this.sendBanner();
+    }
+  }
+
+  /** SMTP over this socket from now on. */
+  private attach(socket: Socket): void {
+    socket.once("close", () => this.resolveClosed());
+    socket.on("error", (err) => this.deps.logger.debug({ event: logEvents.connectionError, err, ip: this.ip }, "smtp connection error"));
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("end", () => this.onPeerEnd());
     socket.on("timeout", () => this.onTimeout());
-    socket.setNoDelay(true);
-    socket.setTimeout(c.smtp_timeout_ms);
+    socket.setTimeout(this.deps.config.smtp_timeout_ms);
+  }
+
+  /** The 220 banner, then whatever the session made of input read before it. */
+  private sendBanner(): void {
+    this.bannerTimer = undefined;
+    this.greeted = true;
     this.session.greet();
-    this.flush();
-    // negotiateProxy paused the socket; the header's trailing bytes come first
-    socket.resume();
-    if (proxied !== undefined && proxied.rest.length > 0) this.onData(proxied.rest);
+    if (this.busy) return; // the running pump flushes it
+    this.run();
   }
 
   /** No transaction open and no decision pending. */
@@ -132,19 +199,28 @@ export class SmtpConnection {
   /** Last resort: drops the socket. */
   destroy(): void {
     this.socket.destroy();
+    this.tcp.destroy();
   }
 
   private clientInfo(): ClientInfo {
     const helo = this.session.helo;
+    const esmtp = helo?.verb === "EHLO";
+    const auth = this.session.authIdentity;
+    // Exim's P= (RFC 3848): smtp, esmtp, esmtps (TLS), esmtpa (AUTH), esmtpsa (both)
+    const protocol = !esmtp ? "smtp" : `esmtp${this.tlsCipher === "" ? "" : "s"}${auth === null ? "" : "a"}`;
     return ClientInfo.fromPartial({
       ...this.peer,
       helo: helo?.domain ?? "",
-      protocol: helo?.verb === "EHLO" ? "esmtp" : "smtp",
+      protocol,
+      tlsCipher: this.tlsCipher,
+      authenticatedId: auth?.username ?? "",
     });
   }
 
   private onData(chunk: Buffer): void {
-    this.session.feed(chunk);
+    this.session.feed(chunk, { endOfRead: true });
+    // before a delayed banner: hold the input (the session has judged it) and read no more until the banner
+    if (!this.greeted) return void this.socket.pause();
     if (!this.busy) this.run();
   }
 
@@ -169,6 +245,7 @@ export class SmtpConnection {
     if (this.abortReply !== undefined) this.session.abort(this.abortReply);
     else if (this.closing && this.quiet) this.session.abort(replies.shuttingDown(this.deps.config.hostname));
     this.flush();
+    if (this.session.tlsPending) return this.startTls();
     if (this.session.closed || this.peerEnded) return this.end();
     if (this.socket.writableNeedDrain) this.socket.once("drain", () => this.socket.resume());
     else this.socket.resume();
@@ -180,16 +257,48 @@ export class SmtpConnection {
     switch (ev.type) {
       case "command":
         return;
+      case "starttls": {
+        const ctx = await this.deps.tls?.context().catch((err: unknown) => {
+          logger.error({ event: logEvents.tlsFailed, err, ip: this.ip }, "no TLS certificate for STARTTLS");
+        });
+        if (ctx === undefined) return s.respond(replies.tlsNotAvailable);
+        this.tlsContext = ctx;
+        return s.respond(replies.readyToStartTls);
+      }
       case "error":
         metrics.protocolErrors.inc({ kind: ev.kind });
         logger.info({ event: logEvents.protocolError, kind: ev.kind, line: ev.line, ip: this.ip }, `SMTP protocol error: ${ev.kind}`);
         if (ev.kind === "too_many_recipients") metrics.recipients.inc({ result: "limit" });
         return;
+      case "auth":
+        return s.respond(await this.authenticate(ev.mechanism, ev.username, ev.password));
       case "mail":
+        if (this.deps.auth !== undefined && s.authIdentity === null) return s.respond(authRequired);
         this.body = [];
+        this.spfCounted = false;
+        // an authenticated sender is our own user: no SPF check (as relay_from_hosts)
+        this.spfVerdict = s.authIdentity !== null ? null : this.deps.spf?.gate({ ip: this.ip, helo: s.helo?.domain ?? "", sender: ev.command.sender?.address ?? "" }) ?? null;
         return s.respond(replies.senderOk);
-      case "rcpt":
-        return s.respond(await this.recipient(ev.command.recipient.address, ev.command.recipient.domain, ev.transaction.mail.sender?.address ?? ""));
+      case "rcpt": {
+        const sender = ev.transaction.mail.sender?.address ?? "";
+        const address = ev.command.recipient.address;
+        const verdict = await this.recipient(address, ev.command.recipient.domain, sender);
+        if (verdict !== replies.recipientOk) return s.respond(verdict);
+        if (this.deps.config.spf_check_at === "rcpt") {
+          const refusal = await this.spfRefusal(sender, address);
+          if (refusal !== null) return s.respond(refusal);
+        }
+        // without PRDR the per-recipient data policy answers here (recipient-data.ts)
+        if (ev.transaction.mail.params.prdr !== true) {
+          const v = this.recipientData(address);
+          const r = rcptReplyFor(v, address);
+          if (r !== null) {
+            this.logRecipientData(address, v, sender, false);
+            return s.respond(r);
+          }
+        }
+        return s.respond(verdict);
+      }
       case "data":
         this.body = [];
         return s.respond(replies.startData);
@@ -207,14 +316,112 @@ export class SmtpConnection {
       case "dataEnd": {
         const chunks = this.body;
         this.body = [];
-        const result = await this.deps.accept({ transaction: ev.transaction, chunks, info: ev.info, client: this.clientInfo() });
+        const sender = ev.transaction.mail.sender?.address ?? "";
+        if (this.deps.config.spf_check_at === "data") {
+          const refusal = await this.spfRefusal(sender);
+          if (refusal !== null) return s.respond(refusal);
+        }
+        // PRDR with one recipient: its data verdict is the single reply (as Exim)
+        const only = ev.transaction.recipients.length === 1 ? ev.transaction.recipients[0]?.recipient.address : undefined;
+        if (ev.transaction.mail.params.prdr === true && only !== undefined) {
+          const v = this.recipientData(only);
+          if (v !== "accept") {
+            this.logRecipientData(only, v, sender, true);
+            return s.respond(dataReplyFor(v, only));
+          }
+        }
+        const result = await this.store(ev.transaction, chunks, ev.info);
         return s.respond(result.ok ? replies.accepted(result.id) : replies.localError);
+      }
+      case "prdrEnd": {
+        const chunks = this.body;
+        this.body = [];
+        const t = ev.transaction;
+        const sender = t.mail.sender?.address ?? "";
+        if (this.deps.config.spf_check_at === "data") {
+          const refusal = await this.spfRefusal(sender);
+          if (refusal !== null) return s.respond(refusal);
+        }
+        const verdicts = t.recipients.map((r) => this.recipientData(r.recipient.address));
+        const accepted = t.recipients.filter((_, i) => verdicts[i] === "accept");
+        let id: string | undefined;
+        if (accepted.length > 0) {
+          const result = await this.store({ ...t, recipients: accepted }, chunks, ev.info);
+          if (!result.ok) return s.respond(replies.localError); // one reply for all
+          id = result.id;
+        }
+        const perRecipient = t.recipients.map((r, i) => {
+          const a = r.recipient.address;
+          const v = verdicts[i] ?? "accept";
+          if (v !== "accept") this.logRecipientData(a, v, sender, true, id);
+          return v === "accept" ? replies.prdrAccepted(a) : v === "defer" ? replies.prdrDeferred(a) : replies.prdrRejected(a);
+        });
+        return s.respondPrdr(perRecipient, prdrFinalReply(perRecipient, id));
       }
     }
   }
 
+  /** The MAIL record for these recipients, published (PubAck) before the caller answers 250. */
+  private async store(transaction: Transaction, chunks: Buffer[], info: DataInfo): Promise<{ ok: true; id: string } | { ok: false }> {
+    const spf = (await this.spfVerdict) ?? undefined;
+    const headers = spf?.receivedSpf ? [`Received-SPF: ${spf.receivedSpf}`] : [];
+    const r = await this.deps.accept({ transaction, chunks, info, client: this.clientInfo(), headers });
+    return r.ok ? { ok: true, id: r.id } : { ok: false };
+  }
+
+  private recipientData(address: string): RecipientDataVerdict {
+    return this.deps.recipientData?.(address) ?? "accept";
+  }
+
+  private logRecipientData(recipient: string, verdict: RecipientDataVerdict, sender: string, prdr: boolean, messageId?: string): void {
+    this.deps.metrics.recipients.inc({ result: verdict === "reject" ? "denied" : "tempfail" });
+    this.deps.logger.info(
+      { event: logEvents.prdrRecipient, message_id: messageId, recipient, verdict, sender, ip: this.ip, prdr },
+      `H=[${this.ip}] ${verdict === "reject" ? "rejected" : "deferred"} ${prdr ? "PRDR recipient" : "RCPT"} <${recipient}>: recipient data policy`,
+    );
+  }
+
+  /** Awaits this transaction's SPF verdict; the 550/451 it earns, or null to go on. */
+  private async spfRefusal(sender: string, recipient?: string): Promise<Reply | null> {
+    const spf = this.deps.spf;
+    if (spf === undefined || this.spfVerdict === null) return null;
+    const verdict = await this.spfVerdict;
+    if (verdict === null) return null;
+    const result = resultName(verdict.result);
+    if (!this.spfCounted) {
+      this.spfCounted = true;
+      this.deps.metrics.spfVerdicts.inc({ result });
+    }
+    const refusal = spfReply(spf.policy, result, verdict.smtpComment);
+    if (refusal !== null) {
+      this.deps.logger.info(
+        { event: logEvents.spfRejected, result, domain: verdict.domain, sender, recipient, ip: this.ip, helo: this.session.helo?.domain, at: this.deps.config.spf_check_at },
+        `H=[${this.ip}] ${recipient === undefined ? "rejected message" : `rejected RCPT <${recipient}>`}: SPF ${result}`,
+      );
+    }
+    return refusal;
+  }
+
+  private async authenticate(mechanism: string, user: string, password: string): Promise<Reply> {
+    const auth = this.deps.auth;
+    const result: AuthResult = auth === undefined ? "invalid" : await auth.authenticate(user, password);
+    const { logger } = this.deps;
+    if (result === "ok") {
+      logger.debug({ event: logEvents.authSucceeded, ip: this.ip, user, mechanism }, "authenticated");
+      return replies.authSuccessful;
+    }
+    logger.info({ event: logEvents.authFailed, ip: this.ip, user, mechanism, result }, `${mechanism.toLowerCase()} authenticator failed for [${this.ip}]: ${result === "tempfail" ? 454 : 535} (set_id=${user})`);
+    auth?.failed({ user, ip: this.ip, mechanism, result });
+    return result === "tempfail" ? replies.authTemporary : replies.authInvalid;
+  }
+
   private async recipient(address: string, domain: string, sender: string): Promise<Reply> {
     const { logger, metrics, policy } = this.deps;
+    if (this.session.authIdentity !== null) {
+      // authenticated clients may relay
+      metrics.recipients.inc({ result: "accepted" });
+      return replies.recipientOk;
+    }
     const verdict = await policy(domain, this.ip);
     const fields = { recipient: address, sender, ip: this.ip, helo: this.session.helo?.domain };
     switch (verdict.result) {
@@ -227,9 +434,57 @@ export class SmtpConnection {
         return replies.relayDenied;
       case "tempfail":
         metrics.recipients.inc({ result: "tempfail" });
-        logger.warn({ event: logEvents.rcptRejected, reason: "lookup", err: verdict.err, ...fields }, `H=[${this.ip}] temporarily rejected RCPT <${address}>: lookup failed`);
+        logger.warn({ event: logEvents.rcptRejected, reason: "lookup", list: verdict.list, err: verdict.err, ...fields }, `H=[${this.ip}] temporarily rejected RCPT <${address}>: lookup failed`);
         return replies.tempLookupFailure;
     }
+  }
+
+  /**
+   * After 220 to STARTTLS: the TCP socket is handed to TLS. Bytes the client
+   * sent after STARTTLS without waiting for our 220 are plaintext; the session
+   * discards them (CVE-2011-0411) and they are logged.
+   */
+  private startTls(): void {
+    const tcp = this.tcp;
+    tcp.removeAllListeners("data");
+    tcp.removeAllListeners("end");
+    tcp.removeAllListeners("timeout");
+    tcp.setTimeout(0);
+    for (let b = tcp.read() as Buffer | null; b !== null; b = tcp.read() as Buffer | null) this.session.feed(b);
+    const certs = this.deps.tls;
+    const secure = new TLSSocket(tcp, {
+      isServer: true,
+      minVersion: TLS_MIN_VERSION,
+      ...(this.tlsContext === undefined ? {} : { secureContext: this.tlsContext }),
+      ...(certs === undefined ? {} : { SNICallback: certs.sniCallback }),
+    });
+    this.tlsContext = undefined;
+    this.socket = secure;
+    secure.once("secure", () => this.onSecure(secure));
+    secure.on("error", (err: Error) => {
+      this.deps.logger.info({ event: logEvents.tlsFailed, err, ip: this.ip }, `TLS error from [${this.ip}]: ${err.message}`);
+      secure.destroy();
+      tcp.destroy();
+    });
+    this.attach(secure);
+    secure.pause(); // no SMTP until the handshake is done
+    tcp.resume();
+  }
+
+  private onSecure(secure: TLSSocket): void {
+    const c = secure.getCipher();
+    this.tlsCipher = `${c.version}:${c.name}`;
+    const sni = (secure as TLSSocket & { servername?: string | false }).servername;
+    const r = this.session.tlsStarted();
+    const { logger } = this.deps;
+    logger.debug({ event: logEvents.tlsStarted, ip: this.ip, cipher: c.name, version: c.version, servername: sni || undefined }, "TLS started");
+    if (r.discardedBytes > 0) {
+      logger.warn(
+        { event: logEvents.tlsPlaintextDiscarded, ip: this.ip, bytes: r.discardedBytes, discarded: r.discarded },
+        `H=[${this.ip}] discarded ${r.discardedBytes} octets of plaintext sent after STARTTLS`,
+      );
+    }
+    secure.resume();
   }
 
   private onTimeout(): void {

@@ -12,13 +12,22 @@ export const logEvents = {
   listening: "smtp.listening", // { address, port }
   eventFailed: "event.publish_failed", // { name, message_id, err }
   spoolCleanupFailed: "spool.cleanup_failed", // { message_id, err }
-  redisDown: "redis.down", // { server, err }
+  redisDown: "redis.down", // { server, err | reason } (hostlistLogEvents.redisDown for list lookups)
   redisUp: "redis.up", // { server }
+  configDeprecated: "config.deprecated", // { option }
   verdictDropped: "txn.verdict_dropped", // { kind, txn_id } (late or unknown)
   proxyAccepted: "proxy.accepted", // { proxy_ip, proxy_port, version, command, family, source, header_bytes } (debug)
   spfUnavailable: "spf.unavailable", // { err } (spf.check could not be published: verdict is temperror)
   spfRejected: "spf.rejected", // { result, domain, sender, ip, helo, at, recipient? }
   proxyFailed: "proxy.failed", // { proxy_ip, proxy_port, code, reason, received (escaped), action }
+  authFailed: "auth.failed", // { ip, user, mechanism, result } (535 or 454; also the auth:fail event)
+  authSucceeded: "auth.succeeded", // { ip, user, mechanism } (debug)
+  prdrRecipient: "prdr.recipient", // { message_id?, recipient, verdict, sender, ip, prdr } (a recipient the data policy did not accept)
+  tlsLoaded: "tls.loaded", // { name, certificate, reloaded } (name "" for the default pair)
+  tlsReloadFailed: "tls.reload_failed", // { err, name, certificate } (the previous context stays)
+  tlsStarted: "tls.started", // { ip, cipher, version, servername } (debug)
+  tlsFailed: "tls.failed", // { ip, err } (handshake failed or no context: 454)
+  tlsPlaintextDiscarded: "tls.plaintext_discarded", // { ip, bytes, discarded (escaped) } (CVE-2011-0411)
 } as const;
 
 export interface EdgeMetrics {

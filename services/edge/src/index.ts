@@ -1,20 +1,31 @@
 /**
  * edge: the SMTP server the internet talks to. Protocol logic lives in
- * @postern/smtp; this package adapts it to sockets, the recipient policy
- * (static lists, relay hosts, Redis), durable acceptance (spool + JetStream
- * MAIL, PubAck before 250) and the EdgeCallback gRPC server.
+ * @postern/smtp; this package adapts it to sockets (Exim's synchronisation
+ * check, banner delay, STARTTLS with certificates by SNI reloaded without a
+ * restart, AUTH on submission listeners), the recipient policy
+ * (@postern/hostlist lists with Redis lookups), the per-recipient data policy
+ * (PRDR), durable acceptance (spool + JetStream MAIL, PubAck before 250) and
+ * the EdgeCallback gRPC server.
  *
  * STANDARDS: RFC 5321, RFC 2920, RFC 1870, RFC 6152, RFC 6531, RFC 3463,
- * RFC 3461 (parameters carried into the MAIL record), RFC 5321 4.4 Received.
+ * RFC 3461 (parameters carried into the MAIL record), RFC 5321 4.4 Received,
+ * RFC 3207 (STARTTLS), RFC 4954 and RFC 4616 (AUTH PLAIN, LOGIN), RFC 6409
+ * (submission), RFC 3848 (protocol names), RFC 7914 (scrypt password
+ * hashes), draft-hall-prdr-00 (PRDR).
  *
  * SECURITY: no open relay: a recipient is accepted only for local_domains,
- * relay_to_domains, the Redis set of local domains, or from relay_from_hosts;
- * a lookup failure is 451, never acceptance. No 250 before the MAIL record is
- * stored. Input limits and SMTP smuggling checks are in @postern/smtp.
+ * relay_to_domains, from relay_from_hosts, or from an authenticated client;
+ * a lookup failure is 451, never acceptance. AUTH only after TLS, only on
+ * submission_listen; passwords never logged; failures counted toward
+ * smtp_max_errors. TLS 1.2 minimum; plaintext after STARTTLS is discarded.
+ * No 250 before the MAIL record is stored. Input limits and SMTP smuggling
+ * checks are in @postern/smtp.
  *
  * DIAGNOSTICS: log events and metrics are listed in ./diagnostics.ts; one
- * Exim-style "<= sender H=helo [ip] P=esmtp S=size id=..." line per message.
+ * Exim-style "<= sender H=helo [ip] P=esmtps X=cipher A=user S=size id=..."
+ * line per message; events msg:received and auth:fail.
  */
 export { configSchema, edgeSectionSchema, type EdgeConfig, type EdgeSection } from "./config";
 export { startEdge } from "./service";
 export { newMessageId } from "./message-id";
+export { hashPassword, verifyPassword, parsePasswordHash } from "./passwords";

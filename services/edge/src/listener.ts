@@ -1,9 +1,9 @@
 /** SMTP listeners (node:net) and the set of open connections, with graceful close. */
 import { createServer, type Server, type Socket } from "node:net";
+import { hostList } from "@postern/hostlist";
 import { parseHostPort } from "@postern/service-kit";
 import { type ConnectionDeps, SmtpConnection } from "./connection";
 import { logEvents } from "./diagnostics";
-import { hostList } from "./hosts";
 import { negotiateProxy } from "./proxy";
 import { RefusingConnection } from "./refusing-connection";
 
@@ -53,7 +53,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function startSmtpListeners(listen_: readonly string[], deps: ConnectionDeps): Promise<SmtpListeners> {
   const { logger, metrics } = deps;
   const connections = new Set<TrackedConnection>();
-  const proxyPeers = hostList(deps.config.hosts_proxy);
+  const proxyPeers = hostList(deps.config.hosts_proxy, { lookups: false });
   const track = (conn: TrackedConnection): void => {
     connections.add(conn);
     void conn.closed.then(() => {
@@ -105,7 +105,7 @@ export async function startSmtpListeners(listen_: readonly string[], deps: Conne
     }
     metrics.connections.inc();
     metrics.connectionsOpen.inc();
-    if (proxyPeers.has(socket.remoteAddress ?? "")) {
+    if (proxyPeers.matchSync(socket.remoteAddress ?? "").result === "match") {
       socket.on("error", () => undefined);
       void viaProxy(socket);
       return;

@@ -6,9 +6,9 @@ import { idOf, MailReader, sendPipelined, SmtpTestClient, startTestEdge, type Te
 async function rcptReplies(port: number, addresses: string[]): Promise<string[]> {
   const c = await SmtpTestClient.open(port);
   try {
-    await c.read();
-    c.send(`EHLO client.test\r\nMAIL FROM:<a@example.org>\r\n${addresses.map((a) => `RCPT TO:${a}\r\n`).join("")}`);
-    return (await c.read(2 + addresses.length)).slice(2).map((r) => r.slice(0, 9));
+    await c.greet();
+    c.send(`MAIL FROM:<a@example.org>\r\n${addresses.map((a) => `RCPT TO:${a}\r\n`).join("")}`);
+    return (await c.read(1 + addresses.length)).slice(1).map((r) => r.slice(0, 9));
   } finally {
     c.close();
   }
@@ -27,7 +27,8 @@ describe("edge: recipient policy and failures of Redis and NATS", () => {
       local_domains: ["localhost", "Example.COM"],
       relay_to_domains: ["relay.example"],
       redis_servers: [redis.url],
-      local_domains_redis_set: "postern:local_domains",
+      local_domains_redis_set: "postern:local_domains", // deprecated alias, kept working
+      lookup_cache_ttl_ms: 0, // the test changes the set between lookups
     });
   });
 
@@ -75,6 +76,28 @@ describe("edge: recipient policy and failures of Redis and NATS", () => {
     expect(await rcptReplies(edge.port, ["<user@redis.example>", "<user@REDIS.example>"])).toEqual(["250 2.1.5", "250 2.1.5"]);
     const res = await fetch(`http://127.0.0.1:${edge.ctx.httpPort}/readyz`);
     expect(res.status).toBe(200);
+  });
+
+  it("takes Exim lists with Redis lookups: relay_from_hosts from SMEMBERS, local_domains with @ and wildcards", async () => {
+    const client = new Redis(redis.url);
+    await client.sadd("relay_from_ips", "10.9.9.9", "127.0.0.0/8");
+    client.disconnect();
+    const other = await startTestEdge(nats, {
+      local_domains: "@ : *.sub.example : ^mx\\d+\\.example$",
+      relay_from_hosts: ["redis;SMEMBERS relay_from_ips"],
+      redis_servers: [redis.url.replace(/^redis:\/\/([^:/]+):(\d+).*$/, "$1:$2/0/")], // Exim syntax host:port/db/password
+    });
+    try {
+      expect(await rcptReplies(other.port, ["<a@edge.test>", "<a@x.sub.example>", "<a@mx12.example>", "<a@sub.example>", "<a@anywhere.example>"])).toEqual([
+        "250 2.1.5",
+        "250 2.1.5",
+        "250 2.1.5",
+        "250 2.1.5", // 127.0.0.1 is in relay_from_ips
+        "250 2.1.5",
+      ]);
+    } finally {
+      await other.stop();
+    }
   });
 
   it("answers 451 4.3.0 (never 250) for a Redis-listed domain while Redis is down; static domains still work", async () => {

@@ -2,45 +2,45 @@
  * Recipient policy: who may send to which domain. No open relay, ever: a
  * recipient is accepted only for a local or relay domain, or from a relay
  * host; a failed lookup is a temporary failure, never an acceptance.
+ *
+ * The lists are @postern/hostlist lists, tried in order: local_domains,
+ * relay_to_domains (the recipient's domain), relay_from_hosts (the client's
+ * address). The first that matches accepts. A list whose lookup failed
+ * ("defer") does not stop the others: a later list may still accept (a relay
+ * host is not held up by a Redis outage); when none does, the answer is the
+ * deferral (451 4.3.0), never a denial that a working lookup might have
+ * turned into an acceptance.
  */
-import { type HostList } from "./hosts";
+import { type CompiledList, type HostlistLookupError } from "@postern/hostlist";
 
 export type RcptVerdict =
-  | { result: "accepted"; reason: "postmaster" | "local_domain" | "relay_domain" | "relay_host" | "redis_domain" }
+  | { result: "accepted"; reason: "postmaster" | "local_domain" | "relay_domain" | "relay_host"; item?: string }
   | { result: "denied" }
-  | { result: "tempfail"; err: unknown };
+  | { result: "tempfail"; err: HostlistLookupError; list: string };
 
 export interface PolicyOptions {
-  localDomains: readonly string[];
-  relayDomains: readonly string[];
-  relayFromHosts: HostList;
-  /** extra local domains from a lookup (Redis); throws on lookup failure */
-  isLocalDomain?: (domain: string) => Promise<boolean>;
+  localDomains: CompiledList;
+  relayDomains: CompiledList;
+  relayFromHosts: CompiledList;
 }
 
 export type RecipientPolicy = (domain: string, clientIp: string) => Promise<RcptVerdict>;
 
-/**
- * Static lists first, then the relay hosts (a relay host may send anywhere, so
- * its answer cannot depend on a lookup), then the lookup. The domain "" is
- * RCPT TO:<Postmaster> (RFC 5321 4.5.1), always accepted.
- */
+/** The domain "" is RCPT TO:<Postmaster> (RFC 5321 4.5.1), always accepted. */
 export function recipientPolicy(o: PolicyOptions): RecipientPolicy {
-  const local = new Set(o.localDomains.map((d) => d.toLowerCase()));
-  const relay = new Set(o.relayDomains.map((d) => d.toLowerCase()));
+  const steps = [
+    { list: o.localDomains, name: "local_domains", reason: "local_domain", subject: "domain" },
+    { list: o.relayDomains, name: "relay_to_domains", reason: "relay_domain", subject: "domain" },
+    { list: o.relayFromHosts, name: "relay_from_hosts", reason: "relay_host", subject: "ip" },
+  ] as const;
   return async (domain, clientIp) => {
-    const d = domain.toLowerCase();
-    if (d === "") return { result: "accepted", reason: "postmaster" };
-    if (local.has(d)) return { result: "accepted", reason: "local_domain" };
-    if (relay.has(d)) return { result: "accepted", reason: "relay_domain" };
-    if (o.relayFromHosts.has(clientIp)) return { result: "accepted", reason: "relay_host" };
-    if (o.isLocalDomain !== undefined) {
-      try {
-        if (await o.isLocalDomain(d)) return { result: "accepted", reason: "redis_domain" };
-      } catch (err) {
-        return { result: "tempfail", err };
-      }
+    if (domain === "") return { result: "accepted", reason: "postmaster" };
+    let deferred: RcptVerdict | undefined;
+    for (const s of steps) {
+      const r = await s.list.match(s.subject === "domain" ? domain : clientIp);
+      if (r.result === "match") return { result: "accepted", reason: s.reason, item: r.item };
+      if (r.result === "defer") deferred ??= { result: "tempfail", err: r.error, list: s.name };
     }
-    return { result: "denied" };
+    return deferred ?? { result: "denied" };
   };
 }

@@ -12,12 +12,14 @@ function withAlteredSource(header: Buffer): Buffer {
   return copy;
 }
 
-/** One transaction after an optional raw prefix (the PROXY header), all pipelined in one write. */
+/** One transaction after an optional raw prefix (the PROXY header), pipelined as a correct client does after EHLO. */
 async function transaction(port: number, prefix: Buffer, rcpt = "user@localhost"): Promise<string[]> {
   const c = await SmtpTestClient.open(port);
   try {
-    c.send(Buffer.concat([prefix, Buffer.from(`EHLO client.test\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<${rcpt}>\r\nDATA\r\n`)]));
-    const head = await c.read(5);
+    c.send(prefix);
+    const greeting = await c.greet();
+    c.send(`MAIL FROM:<a@example.org>\r\nRCPT TO:<${rcpt}>\r\nDATA\r\n`);
+    const head = [...greeting, ...(await c.read(3))];
     if (!head[4]?.startsWith("354")) return head;
     c.send("Subject: via proxy\r\n\r\nhello\r\n.\r\nQUIT\r\n");
     return [...head, ...(await c.read(2))];
@@ -118,8 +120,9 @@ describe("edge: PROXY protocol from peers in hosts_proxy", () => {
     try {
       c.send(bad);
       expect((await c.read(1))[0]).toMatch(/^220 edge\.test /);
-      c.send("EHLO client.test\r\nMAIL FROM:<a@example.org>\r\n");
-      expect(await c.read(2)).toEqual([refused, refused]);
+      expect(await c.command("EHLO client.test")).toEqual(refused);
+      c.send("MAIL FROM:<a@example.org>\r\n");
+      expect(await c.read(1)).toEqual([refused]);
       c.send("QUIT\r\n");
       expect(await c.read(1)).toEqual(["221 2.0.0 Bye\r\n"]);
       await c.closedByServer();
@@ -163,9 +166,10 @@ describe("edge: peers outside hosts_proxy", () => {
       expect((await c.read(1))[0]).toMatch(/^220 /);
       c.send(encodeProxyHeaderV1({ family: "TCP4", source, destination }));
       expect((await c.read(1))[0]).toMatch(/^500 5\.5\.2 /);
-      c.send("EHLO client.test\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<someone@example.net>\r\n");
-      const replies = await c.read(3);
-      expect(replies[2]).toMatch(/^550 5\.7\.1 /); // 127.0.0.1 may not relay; 192.0.2.10 could have
+      await c.command("EHLO client.test");
+      c.send("MAIL FROM:<a@example.org>\r\nRCPT TO:<someone@example.net>\r\n");
+      const replies = await c.read(2);
+      expect(replies[1]).toMatch(/^550 5\.7\.1 /); // 127.0.0.1 may not relay; 192.0.2.10 could have
     } finally {
       c.close();
     }

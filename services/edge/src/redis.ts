@@ -1,15 +1,18 @@
 /**
- * Redis lookups for the edge: one ioredis client per configured server, tried
- * in order. Commands fail fast when a server is down (no offline queue, one
- * retry, 1 s command timeout) so that a lookup failure becomes 451 quickly.
+ * Redis for AUTH credentials (auth_redis_hash: HGET key user returns a
+ * password hash, which @postern/hostlist lookups do not return; list lookups
+ * go through createRedisLookup). One ioredis client per redis_servers item,
+ * tried in order; commands fail fast when a server is down (no offline queue,
+ * one retry, 1 s command timeout) so that a failure becomes 454 quickly.
  */
+import { parseRedisServer } from "@postern/hostlist";
 import { Redis } from "ioredis";
 import { type Logger } from "pino";
 import { logEvents } from "./diagnostics";
 
 export interface RedisPool {
-  /** SISMEMBER key member on the first server that answers; throws when none does. */
-  sismember(key: string, member: string): Promise<boolean>;
+  /** HGET key field on the first server that answers (null: no such field); throws when none does. */
+  hget(key: string, field: string): Promise<string | null>;
   /** at least one server is connected */
   ready(): boolean;
   /** resolves once a server is ready, or after timeoutMs (never rejects) */
@@ -17,14 +20,16 @@ export interface RedisPool {
   close(): void;
 }
 
-function redacted(url: string): string {
-  return url.replace(/^(rediss?:\/\/)[^@/]*@/i, "$1***@");
-}
-
-export function createRedisPool(urls: readonly string[], logger: Logger): RedisPool {
-  const clients = urls.map((url) => {
-    const server = redacted(url);
-    const client = new Redis(url, {
+/** `servers`: redis_servers items, validated by the config schema. */
+export function createRedisPool(servers: readonly string[], logger: Logger): RedisPool {
+  const clients = servers.map((item) => {
+    const parsed = parseRedisServer(item);
+    if ("error" in parsed) throw new Error(`redis_servers: ${parsed.error}`);
+    const server = parsed.label;
+    const { tls, ...options } = parsed.options;
+    const client = new Redis({
+      ...options,
+      ...(tls === undefined ? {} : { tls: {} }),
       lazyConnect: false,
       maxRetriesPerRequest: 1,
       commandTimeout: 1000,
@@ -45,18 +50,20 @@ export function createRedisPool(urls: readonly string[], logger: Logger): RedisP
     return client;
   });
 
-  return {
-    async sismember(key, member) {
-      let last: unknown = new Error("no redis server configured");
-      for (const client of clients) {
-        try {
-          return (await client.sismember(key, member)) === 1;
-        } catch (err) {
-          last = err;
-        }
+  const firstAnswer = async <T>(run: (c: Redis) => Promise<T>): Promise<T> => {
+    let last: unknown = new Error("no redis server configured");
+    for (const client of clients) {
+      try {
+        return await run(client);
+      } catch (err) {
+        last = err;
       }
-      throw last;
-    },
+    }
+    throw last;
+  };
+
+  return {
+    hget: (key, field) => firstAnswer((c) => c.hget(key, field)),
     ready: () => clients.some((c) => c.status === "ready"),
     waitReady(timeoutMs) {
       if (clients.some((c) => c.status === "ready")) return Promise.resolve();

@@ -1,18 +1,46 @@
-import { attachBus, openSpool } from "@postern/bus";
+import { attachBus, newEvent, openSpool, publishEvent } from "@postern/bus";
+import { createRedisLookup, domainList, hostList, hostlistLogEvents, type RedisLookup } from "@postern/hostlist";
 import { EdgeCallbackService } from "@postern/proto";
 import { type ServiceContext, startGrpcServer } from "@postern/service-kit";
 import { createAcceptor } from "./accept";
+import { type AuthSources, createAuthenticator } from "./auth";
 import { edgeCallbackServer, StapleStore } from "./callback";
 import { type EdgeConfig } from "./config";
 import { createEdgeMetrics, logEvents } from "./diagnostics";
-import { hostList } from "./hosts";
 import { startSmtpListeners } from "./listener";
 import { recipientPolicy } from "./policy";
-import { createRedisPool } from "./redis";
+import { recipientDataPolicy } from "./recipient-data";
+import { createSpfGate } from "./spf-gate";
+import { parseSpfCondition, type SpfCondition } from "./spf-policy";
+import { PasswordFile } from "./passwords";
+import { createRedisPool, type RedisPool } from "./redis";
+import { TlsCertificates } from "./tls";
 import { TxnRegistry } from "./txn";
 
 /** how long start-up waits for Redis before serving anyway (lookups then answer 451 until it is up) */
 const REDIS_START_WAIT_MS = 2_000;
+
+/** Validated by the config schema already. */
+function condition(list: string | string[]): SpfCondition {
+  const c = parseSpfCondition(list);
+  if ("error" in c) throw new Error(c.error);
+  return c;
+}
+
+/**
+ * Where workers reach our EdgeCallback: grpc.advertise, else POD_IP (Kubernetes
+ * downward API) with the bound port, else the listen address (a wildcard
+ * listener is reached on loopback).
+ */
+export function advertisedAddress(advertise: string | undefined, listenAddress: string, port: number, env: NodeJS.ProcessEnv = process.env): string {
+  if (advertise !== undefined) return advertise;
+  const podIp = env.POD_IP;
+  if (podIp) return `${podIp.includes(":") ? `[${podIp}]` : podIp}:${port}`;
+  const host = listenAddress.slice(0, listenAddress.lastIndexOf(":"));
+  if (host === "0.0.0.0") return `127.0.0.1:${port}`;
+  if (host === "[::]") return `[::1]:${port}`;
+  return `${host}:${port}`;
+}
 
 /**
  * Wires the edge: NATS (topology, spool), Redis, the EdgeCallback gRPC server
@@ -27,15 +55,34 @@ export async function startEdge(ctx: ServiceContext<EdgeConfig>): Promise<void> 
   const bus = await attachBus(ctx, config.nats);
   const spool = await openSpool(bus);
 
-  let isLocalDomain: ((domain: string) => Promise<boolean>) | undefined;
+  let lookup: RedisLookup | undefined;
   if (cfg.redis_servers !== undefined) {
-    const redis = createRedisPool(cfg.redis_servers, logger);
-    shutdown.add("redis", () => redis.close());
-    health.addCheck("redis", () => redis.ready());
-    await redis.waitReady(REDIS_START_WAIT_MS);
-    const key = cfg.local_domains_redis_set;
-    if (key !== undefined) isLocalDomain = (domain) => redis.sismember(key, domain);
+    const l = createRedisLookup({
+      servers: cfg.redis_servers,
+      cacheTtlMs: cfg.lookup_cache_ttl_ms,
+      onServerState: (e) =>
+        e.state === "down"
+          ? logger.warn({ event: hostlistLogEvents.redisDown, server: e.server, reason: e.reason }, `redis ${e.server} unavailable`)
+          : logger.info({ event: hostlistLogEvents.redisUp, server: e.server }, `redis ${e.server} available`),
+    });
+    lookup = l;
+    shutdown.add("redis", () => l.close());
+    health.addCheck("redis", () => l.ready());
+    await l.waitReady(REDIS_START_WAIT_MS);
   }
+  let authRedis: RedisPool | undefined;
+  if (cfg.auth_redis_hash !== undefined && cfg.redis_servers !== undefined) {
+    const pool = createRedisPool(cfg.redis_servers, logger);
+    authRedis = pool;
+    shutdown.add("redis-auth", () => pool.close());
+  }
+  const listOpts = { primaryHostname: cfg.hostname, ...(lookup === undefined ? {} : { redis: lookup }) };
+  let localDomains = cfg.local_domains;
+  if (cfg.local_domains_redis_set !== undefined) {
+    logger.warn({ event: logEvents.configDeprecated, option: "local_domains_redis_set" }, "local_domains_redis_set is deprecated: add \"redis;SISMEMBER <key> $domain\" to local_domains");
+    localDomains = [...localDomains, `redis;SISMEMBER ${cfg.local_domains_redis_set} $domain`];
+  }
+  const relayFromHosts = hostList(cfg.relay_from_hosts, listOpts);
 
   const txns = new TxnRegistry((kind, txnId) => {
     metrics.verdictsDropped.inc({ kind });
@@ -54,13 +101,49 @@ export async function startEdge(ctx: ServiceContext<EdgeConfig>): Promise<void> 
   });
 
   const policy = recipientPolicy({
-    localDomains: cfg.local_domains,
-    relayDomains: cfg.relay_to_domains,
-    relayFromHosts: hostList(cfg.relay_from_hosts),
-    ...(isLocalDomain === undefined ? {} : { isLocalDomain }),
+    localDomains: domainList(localDomains, listOpts),
+    relayDomains: domainList(cfg.relay_to_domains, listOpts),
+    relayFromHosts,
   });
   const accept = createAcceptor({ bus, spool, config: cfg, logger, metrics });
-  const listeners = await startSmtpListeners(cfg.smtp_listen, { config: cfg, logger, metrics, policy, accept });
+  const spf = cfg.spf_enable
+    ? {
+        gate: createSpfGate({ bus, txns, replyTo: advertisedAddress(cfg.grpc.advertise, grpcServer.address, grpcServer.port), timeoutMs: cfg.spf_timeout_ms, exempt: relayFromHosts, logger }),
+        policy: { reject: condition(cfg.spf_reject), defer: condition(cfg.spf_defer) },
+      }
+    : undefined;
+  let tls: TlsCertificates | undefined;
+  if (cfg.tls_certificate !== undefined && cfg.tls_privatekey !== undefined) {
+    tls = new TlsCertificates({ certificate: cfg.tls_certificate, privatekey: cfg.tls_privatekey }, cfg.tls_sni, logger);
+    await tls.load(); // a certificate that cannot be read fails the start
+  }
+  const deps = {
+    config: cfg,
+    logger,
+    metrics,
+    policy,
+    recipientData: recipientDataPolicy({ reject: cfg.prdr_reject_recipients, defer: cfg.prdr_defer_recipients }),
+    accept,
+    ...(spf === undefined ? {} : { spf }),
+    ...(tls === undefined ? {} : { tls }),
+  };
+  const listeners = await startSmtpListeners(cfg.smtp_listen, deps);
   shutdown.add("smtp", () => listeners.close(cfg.smtp_shutdown_grace_ms), { timeoutMs: cfg.smtp_shutdown_grace_ms + 5_000 });
   health.addCheck("smtp", () => listeners.listening());
+
+  if (cfg.submission_listen.length > 0) {
+    const sources: AuthSources = {};
+    if (cfg.auth_passwords_file !== undefined) sources.file = new PasswordFile(cfg.auth_passwords_file);
+    if (cfg.auth_redis_hash !== undefined && authRedis !== undefined) {
+      const pool = authRedis;
+      sources.redis = { key: cfg.auth_redis_hash, hget: (key, field) => pool.hget(key, field) };
+    }
+    const failed = (f: { user: string; ip: string; mechanism: string; result: string }): void => {
+      const event = newEvent("auth:fail", { attributes: { user: f.user, client_ip: f.ip, mechanism: f.mechanism, result: f.result } });
+      publishEvent(bus, event).catch((err: unknown) => logger.warn({ event: logEvents.eventFailed, name: event.name, err }, "auth:fail event not stored"));
+    };
+    const submission = await startSmtpListeners(cfg.submission_listen, { ...deps, auth: { authenticate: createAuthenticator(sources), failed } });
+    shutdown.add("submission", () => submission.close(cfg.smtp_shutdown_grace_ms), { timeoutMs: cfg.smtp_shutdown_grace_ms + 5_000 });
+    health.addCheck("submission", () => submission.listening());
+  }
 }

@@ -1,74 +1,56 @@
 import * as grpc from "@grpc/grpc-js";
+import { domainList, hostList, type Lookup } from "@postern/hostlist";
 import { ClientInfo, EdgeCallbackClient, type Staple } from "@postern/proto";
 import { parseConfig, startGrpcServer, unaryCall } from "@postern/service-kit";
 import { pino } from "pino";
 import { withProtocol } from "./accept";
 import { edgeCallbackServer, StapleStore } from "./callback";
 import { configSchema } from "./config";
-import { hostList, normalizeIp, parseHostSpec } from "./hosts";
+import { normalizeIp } from "./connection";
 import { newMessageId } from "./message-id";
 import { recipientPolicy } from "./policy";
 import { TxnRegistry } from "./txn";
 
-describe("hosts", () => {
-  test.each([
-    ["192.0.2.1", { address: "192.0.2.1", prefix: 32, family: "ipv4" }],
-    ["10.0.0.0/8", { address: "10.0.0.0", prefix: 8, family: "ipv4" }],
-    ["2001:db8::/32", { address: "2001:db8::", prefix: 32, family: "ipv6" }],
-    ["::1", { address: "::1", prefix: 128, family: "ipv6" }],
-    ["10.0.0.0/33", null],
-    ["10.0.0.0/", null],
-    ["example.org", null],
-    ["", null],
-  ])("parseHostSpec(%p)", (spec, want) => {
-    expect(parseHostSpec(spec)).toEqual(want);
-  });
-
-  const list = hostList(["127.0.0.1", "10.0.0.0/8", "2001:db8::/32"]);
-  test.each([
-    ["127.0.0.1", true],
-    ["::ffff:127.0.0.1", true],
-    ["10.200.1.1", true],
-    ["11.0.0.1", false],
-    ["2001:db8:1::5", true],
-    ["2001:db9::5", false],
-    ["::1", false],
-    ["not an ip", false],
-  ])("hostList has %p", (ip, want) => {
-    expect(list.has(ip)).toBe(want);
-  });
-
-  test("normalizeIp", () => {
+describe("normalizeIp", () => {
+  test("unmaps IPv4-mapped IPv6 only", () => {
     expect(normalizeIp("::FFFF:192.0.2.1")).toBe("192.0.2.1");
     expect(normalizeIp("::ffff:c000:201")).toBe("::ffff:c000:201");
+    expect(normalizeIp("2001:db8::1")).toBe("2001:db8::1");
   });
 });
 
 describe("recipientPolicy", () => {
   const lookups: string[] = [];
-  const policy = recipientPolicy({
-    localDomains: ["localhost"],
-    relayDomains: ["relay.example"],
-    relayFromHosts: hostList(["192.0.2.0/24"]),
-    isLocalDomain: (d) => {
-      lookups.push(d);
-      return d === "broken.example" ? Promise.reject(new Error("redis down")) : Promise.resolve(d === "redis.example");
+  const redis: Lookup = {
+    query: (q) => {
+      const member = q.args[1] ?? "";
+      lookups.push(member);
+      return member === "broken.example" ? Promise.reject(new Error("redis down")) : Promise.resolve(member === "redis.example");
     },
+  };
+  const policy = recipientPolicy({
+    localDomains: domainList(["localhost", "redis;SISMEMBER local_domains $domain"], { redis }),
+    relayDomains: domainList(["relay.example"]),
+    relayFromHosts: hostList(["192.0.2.0/24"]),
   });
   test.each([
-    ["localhost", "198.51.100.1", { result: "accepted", reason: "local_domain" }],
+    ["localhost", "198.51.100.1", { result: "accepted", reason: "local_domain", item: "localhost" }],
     ["LocalHost", "198.51.100.1", { result: "accepted", reason: "local_domain" }],
     ["", "198.51.100.1", { result: "accepted", reason: "postmaster" }],
     ["relay.example", "198.51.100.1", { result: "accepted", reason: "relay_domain" }],
     ["anywhere.example", "192.0.2.9", { result: "accepted", reason: "relay_host" }],
-    ["Redis.Example", "198.51.100.1", { result: "accepted", reason: "redis_domain" }],
+    ["Redis.Example", "198.51.100.1", { result: "accepted", reason: "local_domain", item: "redis;SISMEMBER local_domains $domain" }],
     ["anywhere.example", "198.51.100.1", { result: "denied" }],
-    ["broken.example", "198.51.100.1", { result: "tempfail" }],
+    ["broken.example", "198.51.100.1", { result: "tempfail", list: "local_domains" }],
+    // a failed lookup does not hold up a relay host
+    ["broken.example", "192.0.2.9", { result: "accepted", reason: "relay_host" }],
+    ["broken.example", "::ffff:192.0.2.9", { result: "accepted", reason: "relay_host" }],
   ])("%p from %p", async (domain, ip, want) => {
     expect(await policy(domain, ip)).toMatchObject(want);
   });
-  test("static answers need no lookup", () => {
-    expect(lookups).toEqual(["redis.example", "anywhere.example", "broken.example"]);
+  test("an item before the lookup answers without it", () => {
+    expect(lookups.map((d) => d.toLowerCase())).not.toContain("localhost");
+    expect(lookups).toContain("redis.example");
   });
 });
 
@@ -163,6 +145,13 @@ describe("configSchema", () => {
       relay_from_hosts: ["127.0.0.1", "::1"],
       spool_inline_max: 65_536,
       smtp_timeout_ms: 300_000,
+      smtp_enforce_sync: true,
+      smtp_banner_delay_ms: 0,
+      tls_sni: {},
+      submission_listen: [],
+      prdr_enable: true,
+      prdr_reject_recipients: [],
+      lookup_cache_ttl_ms: 5_000,
       grpc: { listen: "127.0.0.1:0" },
       http: { host: "127.0.0.1", port: 0 },
     });
@@ -170,19 +159,29 @@ describe("configSchema", () => {
     expect(c.edge.redis_servers).toBeUndefined();
   });
 
-  test("lists from env-style strings, domains lower-cased", () => {
-    const c = parseConfig(configSchema, { edge: { local_domains: "Example.ORG, localhost", relay_from_hosts: "10.0.0.0/8,::1", smtp_listen: "127.0.0.1:25,[::1]:25" } });
-    expect(c.edge.local_domains).toEqual(["example.org", "localhost"]);
+  test("lists in Exim syntax from env-style strings", () => {
+    const c = parseConfig(configSchema, { edge: { local_domains: "Example.ORG : localhost", relay_from_hosts: "<; 10.0.0.0/8 ; ::1", smtp_listen: "127.0.0.1:25,[::1]:25" } });
+    expect(c.edge.local_domains).toEqual(["Example.ORG", "localhost"]);
     expect(c.edge.relay_from_hosts).toEqual(["10.0.0.0/8", "::1"]);
     expect(c.edge.smtp_listen).toEqual(["127.0.0.1:25", "[::1]:25"]);
   });
 
   test.each([
-    [{ relay_from_hosts: ["10.0.0.0/40"] }, "edge.relay_from_hosts[0]"],
+    [{ relay_from_hosts: ["10.0.0.0/40"] }, "edge.relay_from_hosts"],
     [{ smtp_listen: ["nowhere"] }, "edge.smtp_listen[0]"],
-    [{ redis_servers: ["http://x"] }, "edge.redis_servers[0]"],
+    [{ redis_servers: ["http://x"] }, "edge.redis_servers"],
+    [{ local_domains: "localhost : redis;SISMEMBER k $domain" }, "edge.redis_servers"],
+    [{ hosts_proxy: ["redis;SMEMBERS proxies"] }, "edge.hosts_proxy"],
     [{ local_domains_redis_set: "k" }, "edge.local_domains_redis_set"],
     [{ message_size_limt: 5 }, "edge.message_size_limt"],
+    [{ tls_certificate: "/x.crt" }, "edge.tls_privatekey"],
+    [{ tls_sni: { "a.test": { certificate: "/a.crt", privatekey: "/a.key" } } }, "edge.tls_sni"],
+    [{ tls_certificate: "/x.crt", tls_privatekey: "/x.key", tls_sni: { "a.test": { certificate: "/a.crt" } } }, 'edge.tls_sni["a.test"].privatekey'],
+    [{ smtp_banner_delay_ms: -1 }, "edge.smtp_banner_delay_ms"],
+    [{ submission_listen: ["127.0.0.1:5587"], auth_passwords_file: "/p" }, "edge.submission_listen"],
+    [{ submission_listen: ["127.0.0.1:5587"], tls_certificate: "/c", tls_privatekey: "/k" }, "edge.submission_listen"],
+    [{ auth_redis_hash: "k" }, "edge.auth_redis_hash"],
+    [{ prdr_reject_recipients: ["nobody"] }, "edge.prdr_reject_recipients[0]"],
   ])("refuses %p", (edge, path) => {
     expect(() => parseConfig(configSchema, { edge })).toThrow(expect.objectContaining({ name: "ConfigError", issues: expect.arrayContaining([expect.objectContaining({ path })]) as unknown }) as Error);
   });

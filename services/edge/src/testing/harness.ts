@@ -4,8 +4,9 @@
  * for the MAIL stream.
  */
 import { connect, type Socket } from "node:net";
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import { Writable } from "node:stream";
-import { type Bus, codecs, connectBus, natsConfigSchema } from "@postern/bus";
+import { type Bus, codecs, connectBus, ensureTopology, natsConfigSchema } from "@postern/bus";
 import { type MailRecord } from "@postern/proto";
 import { runService, type ServiceContext } from "@postern/service-kit";
 import { type Backend, freePort } from "@postern/testing";
@@ -39,7 +40,7 @@ export async function startTestEdge(nats: Backend, edge: Record<string, unknown>
   const config = {
     log: { level: "info" },
     nats: natsSection(nats),
-    edge: { smtp_listen: [`127.0.0.1:${port}`], grpc: { listen: "127.0.0.1:0" }, hostname: "edge.test", smtp_shutdown_grace_ms: 1000, ...edge },
+    edge: { smtp_listen: [`127.0.0.1:${port}`], grpc: { listen: "127.0.0.1:0" }, hostname: "edge.test", smtp_shutdown_grace_ms: 1000, spf_enable: false, ...edge },
   };
   const ctx = await runService({ name: "edge", schema: configSchema, config, env: {}, installSignalHandlers: false, exitOnError: false, logDestination: logs, start: startEdge });
   return { ctx, port, logs, stop: () => ctx.shutdown.trigger("test finished") };
@@ -68,6 +69,21 @@ export class SmtpTestClient {
       this.wake();
     });
     socket.on("error", () => undefined);
+  }
+
+  /** STARTTLS (answered 220 or the test fails), then the TLS handshake; returns the client over TLS. */
+  async startTls(opts: ConnectionOptions = {}): Promise<{ client: SmtpTestClient; tls: TLSSocket }> {
+    const r = await this.command("STARTTLS");
+    if (!r.startsWith("220 ")) throw new Error(`STARTTLS refused: ${r}`);
+    return this.handshake(opts);
+  }
+
+  /** The TLS handshake over this connection (after a 220 to STARTTLS). */
+  async handshake(opts: ConnectionOptions = {}): Promise<{ client: SmtpTestClient; tls: TLSSocket }> {
+    this.socket.removeAllListeners("data");
+    const tls = tlsConnect({ socket: this.socket, rejectUnauthorized: false, ...opts });
+    await new Promise<void>((resolve, reject) => tls.once("secureConnect", resolve).once("error", reject));
+    return { client: new SmtpTestClient(tls), tls };
   }
 
   static async open(port: number): Promise<SmtpTestClient> {
@@ -107,6 +123,18 @@ export class SmtpTestClient {
     }
   }
 
+  /** Sends one command and waits for its reply (EHLO, HELO and other commands that end a pipelining group). */
+  async command(line: string): Promise<string> {
+    this.send(`${line}\r\n`);
+    return (await this.read(1))[0] ?? "";
+  }
+
+  /** Reads the banner, then EHLO and its reply: what a correct pipelining client does first. */
+  async greet(helo = "client.test"): Promise<string[]> {
+    const banner = await this.read(1);
+    return [...banner, await this.command(`EHLO ${helo}`)];
+  }
+
   close(): void {
     this.socket.destroy();
   }
@@ -116,10 +144,11 @@ export class SmtpTestClient {
 export async function sendPipelined(port: number, opts: { from: string; to: string[]; body: string | Buffer; helo?: string }): Promise<string[]> {
   const c = await SmtpTestClient.open(port);
   try {
-    await c.read(1);
+    const [, ehlo = ""] = await c.greet(opts.helo);
+    // PIPELINING (RFC 2920): EHLO ends a group, so its reply comes first; MAIL, RCPT and DATA go together
     const rcpts = opts.to.map((t) => `RCPT TO:<${t}>\r\n`).join("");
-    c.send(`EHLO ${opts.helo ?? "client.test"}\r\nMAIL FROM:<${opts.from}>\r\n${rcpts}DATA\r\n`);
-    const head = await c.read(3 + opts.to.length);
+    c.send(`MAIL FROM:<${opts.from}>\r\n${rcpts}DATA\r\n`);
+    const head = [ehlo, ...(await c.read(2 + opts.to.length))];
     if (!head.at(-1)?.startsWith("354")) return head;
     c.send(Buffer.concat([Buffer.from(opts.body), Buffer.from(".\r\nQUIT\r\n")]));
     return [...head, ...(await c.read(2))];
@@ -133,7 +162,9 @@ export class MailReader {
   private constructor(readonly bus: Bus) {}
 
   static async open(nats: Backend): Promise<MailReader> {
-    const bus = await connectBus(natsConfigSchema.parse({ servers: [nats.url] }), { name: "edge-test", logger: pino({ level: "silent" }) });
+    const config = natsConfigSchema.parse(natsSection(nats));
+    const bus = await connectBus(config, { name: "edge-test", logger: pino({ level: "silent" }) });
+    await ensureTopology(bus, config.jetstream); // the same topology the edge under test creates
     await bus.jsm.consumers.add("MAIL", { durable_name: "edge-test", ack_policy: "explicit", deliver_policy: "all" });
     return new MailReader(bus);
   }
