@@ -2,7 +2,7 @@ import { runCli } from "@postern/cli";
 import { runService, type ServiceContext } from "@postern/service-kit";
 import { configSchema, createZoneDns, type SpfConfig, startSpf } from "@postern/spf";
 import { type Backend, freePort, startNats } from "@postern/testing";
-import { LogSink } from "../support/stack";
+import { LogSink } from "@postern/testing";
 
 /** `postern spf check` against a running spf service (in-memory zone instead of network DNS). */
 describe("postern spf check", () => {

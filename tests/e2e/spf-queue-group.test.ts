@@ -2,7 +2,7 @@ import { runService, type ServiceContext } from "@postern/service-kit";
 import { configSchema as edgeSchema, type EdgeConfig, startEdge } from "@postern/edge";
 import type { ZoneData } from "@postern/spf";
 import { type Backend, freePort, startNats } from "@postern/testing";
-import { LogSink } from "../support/stack";
+import { LogSink } from "@postern/testing";
 import { SmtpSession, type SpfProcess, startSpfProcess } from "./spf-support";
 
 const EDGE_SPF_TIMEOUT_MS = 1_000;

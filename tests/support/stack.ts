@@ -1,27 +1,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import type { z } from "zod";
 import { runService, type ServiceContext } from "@postern/service-kit";
-import { type Backend, freePort, startNats, startRedis } from "@postern/testing";
+import { type Backend, freePort, LogSink, startNats, startRedis } from "@postern/testing";
 import { configSchema as edgeSchema, startEdge } from "@postern/edge";
 import { configSchema as outboundSchema, startDaneOutbound } from "@postern/dane-outbound";
 import { configSchema as eventsSchema, startDeliveryEvents } from "@postern/delivery-events";
 import { configSchema as spfSchema, startSpf } from "@postern/spf";
 import { configSchema as dmarcSchema, startDmarc } from "@postern/dmarc";
 import { configSchema as ocspSchema, startOcspRefresher } from "@postern/ocsp-refresher";
-
-/** Collected JSON log lines of in-process services (tests read them instead of stdout). */
-export class LogSink extends Writable {
-  readonly lines: Array<Record<string, unknown>> = [];
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    for (const line of chunk.toString("utf8").split("\n")) {
-      if (line.trim()) this.lines.push(JSON.parse(line) as Record<string, unknown>);
-    }
-    done();
-  }
-}
 
 export interface Stack {
   nats: Backend;

@@ -27,3 +27,4 @@ export { startPostgres, type PostgresBackend } from "./postgres";
 export { freePort } from "./ports";
 export { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from "./smtp-sink";
 export { type SinkMessage } from "./smtp-session";
+export { LogSink } from "./log-sink";

@@ -3,22 +3,12 @@
  * in-process through runService against a real nats-server, gRPC clients, and
  * a collector for Events.Subscribe streams.
  */
-import { Writable } from "node:stream";
 import * as grpc from "@grpc/grpc-js";
 import { Event, EventsClient, OutcomesClient, type RecordResponse, SubscribeRequest } from "@postern/proto";
 import { runService, type ServiceContext, unaryCall } from "@postern/service-kit";
-import { type Backend, freePort } from "@postern/testing";
+import { type Backend, freePort, LogSink } from "@postern/testing";
 import { configSchema, type DeliveryEventsConfig } from "../config";
 import { startDeliveryEvents } from "../service";
-
-/** JSON log lines of an instance under test. */
-export class LogSink extends Writable {
-  readonly lines: Array<Record<string, unknown>> = [];
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) this.lines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  }
-}
 
 export interface Instance {
   ctx: ServiceContext<DeliveryEventsConfig>;

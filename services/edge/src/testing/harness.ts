@@ -5,22 +5,12 @@
  */
 import { connect, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
-import { Writable } from "node:stream";
 import { type Bus, codecs, connectBus, ensureTopology, natsConfigSchema } from "@postern/bus";
 import { type MailRecord } from "@postern/proto";
 import { runService, type ServiceContext } from "@postern/service-kit";
-import { type Backend, freePort } from "@postern/testing";
+import { type Backend, freePort, LogSink } from "@postern/testing";
 import { pino } from "pino";
 import { configSchema, type EdgeConfig, startEdge } from "../index";
-
-/** JSON log lines of the edge under test. */
-export class LogSink extends Writable {
-  readonly lines: Array<Record<string, unknown>> = [];
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) this.lines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  }
-}
 
 export interface TestEdge {
   ctx: ServiceContext<EdgeConfig>;

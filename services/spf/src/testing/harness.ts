@@ -3,12 +3,11 @@
  * runService against a real nats-server, an EdgeCallback server that collects
  * ReportSpf calls as the edge's does, and a zone that covers every result.
  */
-import { Writable } from "node:stream";
 import { type Bus, codecs, subjects } from "@postern/bus";
 import { createZoneDns, type SpfDns, type ZoneData } from "@postern/libspf";
 import { type Ack, EdgeCallbackService, type EdgeCallbackServer, SpfCheckRequest, type SpfVerdict } from "@postern/proto";
 import { type GrpcServerHandle, runService, type ServiceContext, startGrpcServer } from "@postern/service-kit";
-import { type Backend, freePort } from "@postern/testing";
+import { type Backend, freePort, LogSink } from "@postern/testing";
 import { pino } from "pino";
 import { configSchema, type SpfConfig } from "../config";
 import { startSpf } from "../service";
@@ -33,14 +32,6 @@ export const zoneDns = (): SpfDns => createZoneDns(zone);
 export function slowDns(dns: SpfDns, ms: number): SpfDns {
   const later = <T>(p: Promise<T>): Promise<T> => new Promise((resolve) => setTimeout(() => resolve(p), ms));
   return { txt: (n) => later(dns.txt(n)), a: (n) => later(dns.a(n)), aaaa: (n) => later(dns.aaaa(n)), mx: (n) => later(dns.mx(n)), ptr: (n) => later(dns.ptr(n)) };
-}
-
-export class LogSink extends Writable {
-  readonly lines: Array<Record<string, unknown>> = [];
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) this.lines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  }
 }
 
 export interface TestSpf {
