@@ -1,34 +1,7 @@
 import { DataDecoder, type DataInfo } from "./data";
+import { makeSplitters } from "./testing/split";
 
-/** Deterministic PRNG (mulberry32) so random splits reproduce. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-type Splitter = (b: Buffer) => Buffer[];
-const splitters: [string, Splitter][] = [
-  ["whole", (b) => [b]],
-  ["bytewise", (b) => [...b].map((x) => Buffer.from([x]))],
-  ...[1, 2, 3, 4, 5].map((seed): [string, Splitter] => [
-    `random#${seed}`,
-    (b) => {
-      const r = rng(seed);
-      const out: Buffer[] = [];
-      for (let i = 0; i < b.length; ) {
-        const n = 1 + Math.floor(r() * 7);
-        out.push(b.subarray(i, i + n));
-        i += n;
-      }
-      return out;
-    },
-  ]),
-];
+const splitters = makeSplitters([1, 2, 3, 4, 5], 7);
 
 /** Feeds chunks until done; returns the body, whether done, the unconsumed rest and the info. */
 function decode(chunks: Buffer[], maxSize: number): { body: string; done: boolean; rest: string; info: DataInfo } {

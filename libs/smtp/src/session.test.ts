@@ -1,36 +1,10 @@
 import { type Reply } from "./reply";
 import { replies } from "./replies";
 import { SmtpServerSession } from "./session";
+import { makeSplitters } from "./testing/split";
 import { type SessionOptions, type SmtpEvent } from "./types";
 
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-type Splitter = (b: Buffer) => Buffer[];
-const splitters: [string, Splitter][] = [
-  ["whole", (b) => [b]],
-  ["bytewise", (b) => [...b].map((x) => Buffer.from([x]))],
-  ...[7, 8, 9].map((seed): [string, Splitter] => [
-    `random#${seed}`,
-    (b) => {
-      const r = rng(seed);
-      const out: Buffer[] = [];
-      for (let i = 0; i < b.length; ) {
-        const n = 1 + Math.floor(r() * 40);
-        out.push(b.subarray(i, i + n));
-        i += n;
-      }
-      return out;
-    },
-  ]),
-];
+const splitters = makeSplitters([7, 8, 9], 40);
 
 const baseOptions: SessionOptions = { hostname: "mx.test", maxMessageSize: 1000, maxRecipients: 3, maxErrors: 5 };
 

@@ -1,14 +1,5 @@
+import { randomChunks, rng } from "../testing/split";
 import { DataEncoder, encodeData, hasEightBit } from "./data-encoder";
-
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function encodeSplit(input: Buffer, split: "whole" | "bytes" | number): string {
   const enc = new DataEncoder();
@@ -16,12 +7,7 @@ function encodeSplit(input: Buffer, split: "whole" | "bytes" | number): string {
   if (split === "whole") out.push(enc.push(input));
   else if (split === "bytes") for (const b of input) out.push(enc.push(Buffer.from([b])));
   else {
-    const next = rng(split);
-    for (let i = 0; i < input.length; ) {
-      const n = Math.floor(next() * 6); // zero-length chunks included
-      out.push(enc.push(input.subarray(i, i + n)));
-      i += n;
-    }
+    for (const chunk of randomChunks(input, split, 6, true)) out.push(enc.push(chunk)); // zero-length chunks included
   }
   out.push(enc.end());
   expect(enc.inputBytes).toBe(input.length);

@@ -4,18 +4,8 @@ import {
   SmtpReplySyntaxError,
   SmtpReplyTooManyLinesError,
 } from "./errors";
+import { randomChunks } from "../testing/split";
 import { ReplyParser, formatReply, formatReplyLine, replyKind, type ReplyParserOptions, type SmtpReply } from "./reply";
-
-/** Deterministic PRNG (mulberry32) so random splits are reproducible. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Split = "whole" | "bytes" | `random${number}`;
 const SPLITS: Split[] = ["whole", "bytes", "random1", "random2", "random3"];
@@ -23,14 +13,7 @@ const SPLITS: Split[] = ["whole", "bytes", "random1", "random2", "random3"];
 function chunks(input: Buffer, split: Split): Buffer[] {
   if (split === "whole") return [input];
   if (split === "bytes") return [...input].map((b) => Buffer.from([b]));
-  const next = rng(Number(split.slice(6)));
-  const out: Buffer[] = [];
-  for (let i = 0; i < input.length; ) {
-    const n = 1 + Math.floor(next() * 7);
-    out.push(input.subarray(i, i + n));
-    i += n;
-  }
-  return out;
+  return randomChunks(input, Number(split.slice(6)), 7);
 }
 
 function feed(input: string | Buffer, split: Split, opts?: ReplyParserOptions) {

@@ -8,36 +8,11 @@ import { type Reply, reply } from "../reply";
 import { replies } from "../replies";
 import { SmtpServerSession } from "../session";
 import { type SessionOptions, type SmtpEvent, type TlsStartResult, type Transaction } from "../types";
+import { makeSplitters, type Splitter } from "./split";
 
-/** Deterministic PRNG (mulberry32) so random splits reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng, type Splitter } from "./split";
 
-export type Splitter = (b: Buffer) => Buffer[];
-export const splitters: [string, Splitter][] = [
-  ["whole", (b) => [b]],
-  ["bytewise", (b) => [...b].map((x) => Buffer.from([x]))],
-  ...[7, 8, 9].map((seed): [string, Splitter] => [
-    `random#${seed}`,
-    (b) => {
-      const r = rng(seed);
-      const out: Buffer[] = [];
-      for (let i = 0; i < b.length; ) {
-        const n = 1 + Math.floor(r() * 40);
-        out.push(b.subarray(i, i + n));
-        i += n;
-      }
-      return out;
-    },
-  ]),
-];
+export const splitters = makeSplitters([7, 8, 9], 40);
 
 /** In a read list: the TLS handshake completes here (the driver calls tlsStarted()). */
 export const TLS = Symbol("tls handshake");
