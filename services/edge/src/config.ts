@@ -92,6 +92,14 @@ export const edgeSectionSchema = z
     tls_privatekey: pemFile.optional(),
     /** certificates by SNI server name: { "mx.example.org": { certificate, privatekey } }; others get tls_certificate */
     tls_sni: z.record(z.string().min(1), certificatePair).default({}),
+    /**
+     * Exim's tls_ocsp_file: a DER OCSP response for tls_certificate, stapled when a client asks; re-read when the file
+     * changes (checked per connection), served only when it verifies against tls_certificate's chain (the PEM file must
+     * hold the issuer after the leaf) and its nextUpdate is in the future. A newer staple from ocsp-refresher wins
+     */
+    tls_ocsp_file: z.string().min(1).optional(),
+    /** how often the served certificate chains are re-announced on postern.v1.ocsp.watch (also at start and reload) */
+    ocsp_announce_interval_ms: z.number().int().min(1_000).max(3_600_000).default(900_000),
     /** advertise PRDR (per-recipient data responses) in EHLO and accept MAIL ... PRDR */
     prdr_enable: z.boolean().default(true),
     /** per-recipient data policy (see recipient-data.ts): addresses rejected after the data with PRDR, at RCPT without */
@@ -116,6 +124,10 @@ export const edgeSectionSchema = z
   .refine((e) => Object.keys(e.tls_sni).length === 0 || e.tls_certificate !== undefined, {
     message: "needs tls_certificate (the default for other names)",
     path: ["tls_sni"],
+  })
+  .refine((e) => e.tls_ocsp_file === undefined || e.tls_certificate !== undefined, {
+    message: "needs tls_certificate",
+    path: ["tls_ocsp_file"],
   })
   .refine((e) => e.submission_listen.length === 0 || e.tls_certificate !== undefined, {
     message: "needs tls_certificate (AUTH is offered only after STARTTLS)",

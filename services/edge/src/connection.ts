@@ -457,6 +457,8 @@ export class SmtpConnection {
       minVersion: TLS_MIN_VERSION,
       ...(this.tlsContext === undefined ? {} : { secureContext: this.tlsContext }),
       ...(certs === undefined ? {} : { SNICallback: certs.sniCallback }),
+      // OCSP stapling: Node emits 'OCSPRequest' on this (never listening) server; see ocsp.ts
+      ...(certs?.ocspServer === undefined ? {} : { server: certs.ocspServer }),
     });
     this.tlsContext = undefined;
     this.socket = secure;

@@ -1,4 +1,4 @@
-import { attachBus, newEvent, openSpool, publishEvent } from "@postern/bus";
+import { attachBus, newEvent, openKv, openSpool, publishEvent } from "@postern/bus";
 import { createRedisLookup, domainList, hostList, hostlistLogEvents, type RedisLookup } from "@postern/hostlist";
 import { EdgeCallbackService } from "@postern/proto";
 import { type ServiceContext, startGrpcServer } from "@postern/service-kit";
@@ -8,6 +8,7 @@ import { edgeCallbackServer, StapleStore } from "./callback";
 import { type EdgeConfig } from "./config";
 import { createEdgeMetrics, logEvents } from "./diagnostics";
 import { startSmtpListeners } from "./listener";
+import { busPublish, loadStaplesFromKv, OcspAnnouncer, OcspFile, ocspLogEvents, OcspStapler } from "./ocsp";
 import { recipientPolicy } from "./policy";
 import { recipientDataPolicy } from "./recipient-data";
 import { createSpfGate } from "./spf-gate";
@@ -114,8 +115,26 @@ export async function startEdge(ctx: ServiceContext<EdgeConfig>): Promise<void> 
     : undefined;
   let tls: TlsCertificates | undefined;
   if (cfg.tls_certificate !== undefined && cfg.tls_privatekey !== undefined) {
-    tls = new TlsCertificates({ certificate: cfg.tls_certificate, privatekey: cfg.tls_privatekey }, cfg.tls_sni, logger);
-    await tls.load(); // a certificate that cannot be read fails the start
+    // OCSP stapling (docs/adr/0005-ocsp-stapling.md): announce each chain, staple from the StapleStore / tls_ocsp_file
+    const grpcAddress = advertisedAddress(cfg.grpc.advertise, grpcServer.address, grpcServer.port);
+    const file = cfg.tls_ocsp_file === undefined ? undefined : new OcspFile(cfg.tls_ocsp_file, () => certs.defaultChain(), logger);
+    const stapler = new OcspStapler(staples, file);
+    const announcer = new OcspAnnouncer(busPublish(bus), () => certs.chains(), grpcAddress, logger);
+    const certs: TlsCertificates = new TlsCertificates({ certificate: cfg.tls_certificate, privatekey: cfg.tls_privatekey }, cfg.tls_sni, logger, (l) => {
+      if (l.name === "") stapler.setDefault(l.cert, l.key);
+      if (l.reloaded && l.chain !== undefined) announcer.announce(l.chain, l.name);
+    });
+    certs.ocspServer = stapler.server;
+    tls = certs;
+    await certs.load(); // a certificate that cannot be read fails the start
+    try {
+      const kv = await openKv(bus, "ocsp-staples");
+      await loadStaplesFromKv(kv, certs.chains().map((c) => c.chain.certId), staples, logger);
+    } catch (err) {
+      logger.warn({ event: ocspLogEvents.kvFailed, err }, "OCSP: KV ocsp-staples not read; staples arrive with PutStaple");
+    }
+    announcer.start(cfg.ocsp_announce_interval_ms);
+    shutdown.add("ocsp-announce", () => announcer.stop());
   }
   const deps = {
     config: cfg,

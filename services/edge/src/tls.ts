@@ -11,9 +11,10 @@
  */
 import { type Stats } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
-import { createSecureContext, type SecureContext } from "node:tls";
+import { createSecureContext, type SecureContext, type Server as TlsServer } from "node:tls";
 import { type Logger } from "pino";
 import { logEvents } from "./diagnostics";
+import { chainFromPem, type ServedChain } from "./ocsp";
 
 export interface CertificatePair {
   /** PEM file: the certificate, then any intermediates */
@@ -24,17 +25,23 @@ export interface CertificatePair {
 
 export const TLS_MIN_VERSION = "TLSv1.2";
 
+/** Told of every (re)load of a pair: name "" is the default pair (tls_certificate). */
+export type TlsLoadListener = (loaded: { name: string; cert: Buffer; key: Buffer; chain: ServedChain | undefined; reloaded: boolean }) => void;
+
 const stamp = (s: Stats): string => `${s.ino}:${s.size}:${s.mtimeMs}`;
 
 class CachedContext {
   private stamp = "";
   private ctx: SecureContext | undefined;
   private loading: Promise<SecureContext> | undefined;
+  /** the served chain of the loaded certificate (OCSP) */
+  chain: ServedChain | undefined;
 
   constructor(
     readonly name: string,
     private readonly pair: CertificatePair,
     private readonly logger: Logger,
+    private readonly onLoad?: TlsLoadListener,
   ) {}
 
   /** The current context, rebuilt first when a file changed. */
@@ -52,8 +59,20 @@ class CachedContext {
       const [cert, key] = await Promise.all([readFile(this.pair.certificate), readFile(this.pair.privatekey)]);
       const ctx = createSecureContext({ cert, key, minVersion: TLS_MIN_VERSION });
       const reloaded = this.ctx !== undefined;
+      let chain: ServedChain | undefined;
+      try {
+        chain = chainFromPem(cert);
+      } catch {
+        chain = undefined; // createSecureContext accepted it; OCSP then just skips this pair
+      }
       this.ctx = ctx;
       this.stamp = now;
+      this.chain = chain;
+      try {
+        this.onLoad?.({ name: this.name, cert, key, chain, reloaded });
+      } catch (err) {
+        this.logger.warn({ event: logEvents.tlsReloadFailed, err, name: this.name, certificate: this.pair.certificate }, "TLS certificate load listener failed");
+      }
       this.logger.info({ event: logEvents.tlsLoaded, name: this.name, certificate: this.pair.certificate, reloaded }, `TLS certificate ${reloaded ? "reloaded" : "loaded"}: ${this.pair.certificate}`);
       return ctx;
     } catch (err) {
@@ -68,9 +87,24 @@ export class TlsCertificates {
   private readonly fallback: CachedContext;
   private readonly byName = new Map<string, CachedContext>();
 
-  constructor(pair: CertificatePair, sni: Readonly<Record<string, CertificatePair>>, logger: Logger) {
-    this.fallback = new CachedContext("", pair, logger);
-    for (const [name, p] of Object.entries(sni)) this.byName.set(name.toLowerCase().replace(/\.$/, ""), new CachedContext(name, p, logger));
+  /** the non-listening tls.Server whose 'OCSPRequest' listener staples (see ocsp.ts), when stapling is on */
+  ocspServer: TlsServer | undefined;
+
+  constructor(pair: CertificatePair, sni: Readonly<Record<string, CertificatePair>>, logger: Logger, onLoad?: TlsLoadListener) {
+    this.fallback = new CachedContext("", pair, logger, onLoad);
+    for (const [name, p] of Object.entries(sni)) this.byName.set(name.toLowerCase().replace(/\.$/, ""), new CachedContext(name, p, logger, onLoad));
+  }
+
+  /** The loaded chains by name ("" for the default pair). */
+  chains(): Array<{ name: string; chain: ServedChain }> {
+    const out: Array<{ name: string; chain: ServedChain }> = [];
+    for (const c of [this.fallback, ...this.byName.values()]) if (c.chain !== undefined) out.push({ name: c.name, chain: c.chain });
+    return out;
+  }
+
+  /** The default pair's chain (tls_certificate). */
+  defaultChain(): ServedChain | undefined {
+    return this.fallback.chain;
   }
 
   /** Loads every pair once; throws for one that cannot be loaded (start-up). */
