@@ -30,6 +30,8 @@ export interface ConnectionDeps {
   policy: RecipientPolicy;
   /** the per-recipient data policy (PRDR); absent: every recipient is accepted */
   recipientData?: RecipientDataPolicy;
+  /** a recipient the data policy refused (the msg:rcpt:refused event) */
+  recipientRefused?(info: { recipient: string; verdict: RecipientDataVerdict; sender: string; ip: string; prdr: boolean; messageId?: string }): void;
   accept: Acceptor;
   /** absent when spf_enable is false */
   spf?: { gate: SpfGate; policy: SpfPolicy };
@@ -375,6 +377,7 @@ export class SmtpConnection {
 
   private logRecipientData(recipient: string, verdict: RecipientDataVerdict, sender: string, prdr: boolean, messageId?: string): void {
     this.deps.metrics.recipients.inc({ result: verdict === "reject" ? "denied" : "tempfail" });
+    this.deps.recipientRefused?.({ recipient, verdict, sender, ip: this.ip, prdr, ...(messageId === undefined ? {} : { messageId }) });
     this.deps.logger.info(
       { event: logEvents.prdrRecipient, message_id: messageId, recipient, verdict, sender, ip: this.ip, prdr },
       `H=[${this.ip}] ${verdict === "reject" ? "rejected" : "deferred"} ${prdr ? "PRDR recipient" : "RCPT"} <${recipient}>: recipient data policy`,

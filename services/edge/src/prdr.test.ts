@@ -1,5 +1,8 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { DeliverPolicy } from "@nats-io/jetstream";
+import { codecs, streamNames, subjects } from "@postern/bus";
+import { type Event } from "@postern/proto";
 import { type Backend, startNats } from "@postern/testing";
 import { idOf, MailReader, SmtpTestClient, startTestEdge, type TestEdge } from "./testing/harness";
 
@@ -22,6 +25,19 @@ describe("edge: PRDR and the per-recipient data policy", () => {
     await Promise.all([edge, off].map((e) => e?.stop()));
     await nats?.stop();
   });
+
+  /** The events of one message and name in stream EVENTS, in order (waits for `count`). */
+  async function eventsFor(messageId: string, name: string, count: number): Promise<Event[]> {
+    const consumer = await reader.bus.js.consumers.get(streamNames.events, { filter_subjects: subjects.event(name), deliver_policy: DeliverPolicy.All });
+    const found: Event[] = [];
+    while (found.length < count) {
+      const m = await consumer.next({ expires: 3000 });
+      if (m === null) throw new Error(`only ${found.length}/${count} ${name} events for ${messageId}`);
+      const e = codecs.event.decode(m.data);
+      if (e.messageId === messageId) found.push(e);
+    }
+    return found;
+  }
 
   /** One pipelined transaction; returns every reply after EHLO's. */
   async function transaction(port: number, to: string[], opts: { prdr?: boolean; bdat?: boolean } = {}): Promise<string[]> {
@@ -71,6 +87,12 @@ describe("edge: PRDR and the per-recipient data policy", () => {
     expect(edge.logs.lines.filter((l) => l.event === "prdr.recipient" && l.message_id === r.messageId).map((l) => [l.recipient, l.verdict])).toEqual([
       ["closed@localhost", "reject"],
       ["moving@localhost", "defer"],
+    ]);
+    // and each refusal is an event for subscribers
+    const refused = await eventsFor(r.messageId, "msg:rcpt:refused", 2);
+    expect(refused.map((e) => [e.attributes.recipient, e.attributes.verdict, e.attributes.prdr])).toEqual([
+      ["closed@localhost", "reject", "true"],
+      ["moving@localhost", "defer", "true"],
     ]);
   });
 

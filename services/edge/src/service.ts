@@ -142,6 +142,14 @@ export async function startEdge(ctx: ServiceContext<EdgeConfig>): Promise<void> 
     metrics,
     policy,
     recipientData: recipientDataPolicy({ reject: cfg.prdr_reject_recipients, defer: cfg.prdr_defer_recipients }),
+    recipientRefused: (r: { recipient: string; verdict: string; sender: string; ip: string; prdr: boolean; messageId?: string }) => {
+      const event = newEvent("msg:rcpt:refused", {
+        messageId: r.messageId ?? "",
+        senderAddress: r.sender,
+        attributes: { recipient: r.recipient, verdict: r.verdict, client_ip: r.ip, prdr: String(r.prdr) },
+      });
+      publishEvent(bus, event).catch((err: unknown) => logger.warn({ event: logEvents.eventFailed, name: event.name, err }, "msg:rcpt:refused event not stored"));
+    },
     accept,
     ...(spf === undefined ? {} : { spf }),
     ...(tls === undefined ? {} : { tls }),
