@@ -20,7 +20,7 @@
  * closers that fail or exceed their time bound are logged and skipped, never thrown.
  */
 export { ConfigError, type ConfigIssue, ShutdownError, TimeoutError, TlsFileError } from "./errors";
-export { CONFIG_ENV, envOverrides, formatPath, loadConfig, parseConfig } from "./config";
+export { CONFIG_ENV, envOverrides, formatPath, loadConfig, parseConfig, readConfigFile } from "./config";
 export {
   type ClientTlsConfig,
   clientTlsConfigSchema,

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { ConfigError, loadConfig } from "@postern/service-kit";
+import { ConfigError, loadConfig, readConfigFile } from "@postern/service-kit";
 import { configSchema as edge } from "@postern/edge";
 import { configSchema as spf } from "@postern/spf";
 import { configSchema as dmarc } from "@postern/dmarc";
@@ -16,6 +16,24 @@ export const serviceSchemas: ReadonlyArray<[string, z.ZodType]> = [
   ["delivery-events", deliveryEvents],
 ];
 
+/** The top-level sections some service reads: the shared ones and one per service. */
+export function knownSections(): string[] {
+  return ["log", "nats", ...serviceSchemas.map(([name]) => name.replace(/-/g, "_"))];
+}
+
+/** Top-level keys of the file that no service reads: each service ignores the others' sections, so nothing else would notice a typo. */
+function unknownSections(file: string): string[] {
+  let raw: unknown;
+  try {
+    raw = readConfigFile(file);
+  } catch {
+    return []; // an unreadable file is already reported by every service above
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return [];
+  const known = new Set(knownSections());
+  return Object.keys(raw).filter((key) => !known.has(key));
+}
+
 /** Validates one stack configuration file for every service, as each would at start-up. Returns the exit code. */
 export function checkConfig(file: string, env: NodeJS.ProcessEnv, out: (line: string) => void): number {
   let failed = 0;
@@ -29,6 +47,9 @@ export function checkConfig(file: string, env: NodeJS.ProcessEnv, out: (line: st
       out(`error  ${service}: ${message.replace(/\n/g, "\n         ")}`);
     }
   }
+  const unknown = unknownSections(file);
+  for (const section of unknown) out(`error  ${section}: no service reads this section (a typo of ${knownSections().join(", ")}?)`);
+  failed += unknown.length;
   out(failed === 0 ? `${file}: valid for all ${serviceSchemas.length} services` : `${file}: invalid for ${failed} service(s)`);
   return failed === 0 ? 0 : 1;
 }
