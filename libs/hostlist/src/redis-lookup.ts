@@ -49,6 +49,13 @@ export interface RedisLookupOptions {
 export interface RedisLookup extends Lookup {
   /** the servers' labels, in order ("127.0.0.1:6379/0"; no passwords) */
   readonly servers: readonly string[];
+  /**
+   * HGET key field returning the value itself (null: no such field), on the
+   * same connections and in the same server order as query(); never cached, so
+   * secrets such as password hashes stay out of the cache. Throws
+   * RedisUnavailableError when no server answers.
+   */
+  hget(key: string, field: string): Promise<string | null>;
   /** at least one server is connected */
   ready(): boolean;
   /** resolves true once a server is connected, false after timeoutMs (never rejects) */
@@ -164,6 +171,23 @@ export function createRedisLookup(opts: RedisLookupOptions): RedisLookup {
 
   const report = (q: LookupQuery, e: Omit<LookupEvent, "command">): void => safely(opts.onLookup, { command: q.command, ...e });
 
+  /** The first connected server's answer, in redis_servers order; RedisUnavailableError when none answers. */
+  const firstAnswer = async <T>(command: string, ask: (redis: Redis) => Promise<T>): Promise<{ value: T; server: string; failures: number }> => {
+    const failures: ServerFailure[] = [];
+    for (const c of clients) {
+      if (closed || c.redis.status !== "ready") {
+        failures.push({ server: c.label, reason: closed ? "closed" : `not connected (${c.redis.status})` });
+        continue;
+      }
+      try {
+        return { value: await ask(c.redis), server: c.label, failures: failures.length };
+      } catch (err) {
+        failures.push({ server: c.label, reason: reason(err) });
+      }
+    }
+    throw new RedisUnavailableError(command, failures);
+  };
+
   return {
     servers: clients.map((c) => c.label),
 
@@ -176,23 +200,20 @@ export function createRedisLookup(opts: RedisLookupOptions): RedisLookup {
         report(q, { server: hit.server, outcome: outcomeOf(hit.reply), ms: now() - t0, cached: true, failures: 0 });
         return hit.reply;
       }
-      const failures: ServerFailure[] = [];
-      for (const c of clients) {
-        if (closed || c.redis.status !== "ready") {
-          failures.push({ server: c.label, reason: closed ? "closed" : `not connected (${c.redis.status})` });
-          continue;
-        }
-        try {
-          const reply = await run(c.redis, q);
-          cache.set(key, { reply, server: c.label });
-          report(q, { server: c.label, outcome: outcomeOf(reply), ms: now() - t0, cached: false, failures: failures.length });
-          return reply;
-        } catch (err) {
-          failures.push({ server: c.label, reason: reason(err) });
-        }
+      try {
+        const { value: reply, server, failures } = await firstAnswer(q.command, (redis) => run(redis, q));
+        cache.set(key, { reply, server });
+        report(q, { server, outcome: outcomeOf(reply), ms: now() - t0, cached: false, failures });
+        return reply;
+      } catch (err) {
+        const failures = err instanceof RedisUnavailableError ? err.failures.length : 0;
+        report(q, { server: null, outcome: LookupOutcome.Error, ms: now() - t0, cached: false, failures });
+        throw err;
       }
-      report(q, { server: null, outcome: LookupOutcome.Error, ms: now() - t0, cached: false, failures: failures.length });
-      throw new RedisUnavailableError(q.command, failures);
+    },
+
+    async hget(key, field) {
+      return (await firstAnswer("HGET", (redis) => redis.hget(key, field))).value;
     },
 
     ready: () => !closed && clients.some((c) => c.redis.status === "ready"),

@@ -108,6 +108,15 @@ describe("Redis lookups against a real redis-server", () => {
     expect(await list.match("missing.example")).toMatchObject({ result: "nomatch" });
   });
 
+  it("hget returns the field's value itself, uncached, from the first server that answers", async () => {
+    const { redis, events } = await lookup({ servers: [`127.0.0.1:${deadPort}//`, a.url] });
+    expect(await redis.hget("example.net", "domain")).toBe("example.net");
+    expect(await redis.hget("missing.example", "domain")).toBeNull();
+    expect(events).toEqual([]); // not a list lookup: no lookup events, nothing cached
+    const { redis: down } = await lookup({ servers: [`127.0.0.1:${deadPort}//`] }, "none");
+    await expect(down.hget("example.net", "domain")).rejects.toBeInstanceOf(RedisUnavailableError);
+  });
+
   it("uses the second server when the first is down", async () => {
     const { redis, events, states } = await lookup({ servers: [`127.0.0.1:${deadPort}//`, bServer()] });
     expect(redis.servers).toEqual([`127.0.0.1:${deadPort}/0`, `127.0.0.1:${b.port}/3`]);

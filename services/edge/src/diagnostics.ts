@@ -12,8 +12,6 @@ export const logEvents = {
   listening: "smtp.listening", // { address, port }
   eventFailed: "event.publish_failed", // { name, message_id, err }
   spoolCleanupFailed: "spool.cleanup_failed", // { message_id, err }
-  redisDown: "redis.down", // { server, err | reason } (hostlistLogEvents.redisDown for list lookups)
-  redisUp: "redis.up", // { server }
   configDeprecated: "config.deprecated", // { option }
   verdictDropped: "txn.verdict_dropped", // { kind, txn_id } (late or unknown)
   proxyAccepted: "proxy.accepted", // { proxy_ip, proxy_port, version, command, family, source, header_bytes } (debug)

@@ -14,7 +14,6 @@ import { recipientDataPolicy } from "./recipient-data";
 import { createSpfGate } from "./spf-gate";
 import { parseSpfCondition, type SpfCondition } from "./spf-policy";
 import { PasswordFile } from "./passwords";
-import { createRedisPool, type RedisPool } from "./redis";
 import { TlsCertificates } from "./tls";
 import { TxnRegistry } from "./txn";
 
@@ -70,12 +69,6 @@ export async function startEdge(ctx: ServiceContext<EdgeConfig>): Promise<void> 
     shutdown.add("redis", () => l.close());
     health.addCheck("redis", () => l.ready());
     await l.waitReady(REDIS_START_WAIT_MS);
-  }
-  let authRedis: RedisPool | undefined;
-  if (cfg.auth_redis_hash !== undefined && cfg.redis_servers !== undefined) {
-    const pool = createRedisPool(cfg.redis_servers, logger);
-    authRedis = pool;
-    shutdown.add("redis-auth", () => pool.close());
   }
   const listOpts = { primaryHostname: cfg.hostname, ...(lookup === undefined ? {} : { redis: lookup }) };
   let localDomains = cfg.local_domains;
@@ -161,9 +154,9 @@ export async function startEdge(ctx: ServiceContext<EdgeConfig>): Promise<void> 
   if (cfg.submission_listen.length > 0) {
     const sources: AuthSources = {};
     if (cfg.auth_passwords_file !== undefined) sources.file = new PasswordFile(cfg.auth_passwords_file);
-    if (cfg.auth_redis_hash !== undefined && authRedis !== undefined) {
-      const pool = authRedis;
-      sources.redis = { key: cfg.auth_redis_hash, hget: (key, field) => pool.hget(key, field) };
+    if (cfg.auth_redis_hash !== undefined && lookup !== undefined) {
+      const redis = lookup;
+      sources.redis = { key: cfg.auth_redis_hash, hget: (key, field) => redis.hget(key, field) };
     }
     const failed = (f: { user: string; ip: string; mechanism: string; result: string }): void => {
       const event = newEvent("auth:fail", { attributes: { user: f.user, client_ip: f.ip, mechanism: f.mechanism, result: f.result } });
