@@ -8,6 +8,8 @@ export {
   OcspWatchRequest,
   Staple,
   Ack,
+  SpfVerdicts,
+  DmarcVerdicts,
   EdgeCallbackService,
   EdgeCallbackClient,
   type EdgeCallbackServer,

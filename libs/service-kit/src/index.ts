@@ -58,3 +58,4 @@ export {
   startGrpcServer,
   unaryCall,
 } from "./grpc";
+export { CoalescingReporter, type CoalescingReporterOptions, ReportDeadlineExceededError } from "./coalescing-reporter";

@@ -1,6 +1,6 @@
 /**
- * EdgeCallback: how workers answer the edge. ReportSpf / ReportDmarc resolve
- * a pending transaction by txn_id; PutStaple keeps the newest OCSP staple per
+ * EdgeCallback: how workers answer the edge. ReportSpf / ReportDmarc (and
+ * their batched forms) resolve a pending transaction by txn_id; PutStaple keeps the newest OCSP staple per
  * certificate in memory for STARTTLS.
  *
  * SECURITY: callers are other Postern services; still, a verdict only counts
@@ -44,6 +44,14 @@ export function edgeCallbackServer(txns: TxnRegistry, staples: StapleStore): Edg
     },
     reportDmarc(call, callback) {
       txns.resolve("dmarc", call.request.txnId, call.request);
+      callback(null, ack);
+    },
+    reportSpfBatch(call, callback) {
+      for (const verdict of call.request.verdicts) txns.resolve("spf", verdict.txnId, verdict);
+      callback(null, ack);
+    },
+    reportDmarcBatch(call, callback) {
+      for (const verdict of call.request.verdicts) txns.resolve("dmarc", verdict.txnId, verdict);
       callback(null, ack);
     },
     putStaple(call, callback) {

@@ -1,7 +1,7 @@
 /**
  * The queue-group consumer of postern.v1.spf.check: any instance may take any
- * request. Each verdict goes back through EdgeCallback.ReportSpf on the
- * request's reply_to address; a request without one has nobody to answer and
+ * request. Each verdict goes back through EdgeCallback.ReportSpfBatch (or
+ * ReportSpf for an edge without it) on the request's reply_to address; a request without one has nobody to answer and
  * is dropped. Beyond max_in_flight a request is answered temperror at once,
  * which the edge would conclude anyway at its deadline. A verdict must reach
  * the asker within check_timeout_ms + callback.deadline_ms of the request's
@@ -14,7 +14,7 @@
 import { type Bus, codecs, queueGroups, subjects } from "@postern/bus";
 import { SpfInputError } from "@postern/libspf";
 import { type EdgeCallbackClient, type SpfCheckRequest, type SpfVerdict } from "@postern/proto";
-import { type GrpcClientPool, unaryCall } from "@postern/service-kit";
+import { CoalescingReporter, type GrpcClientPool, unaryCall } from "@postern/service-kit";
 import { type Logger } from "pino";
 import { type Admission } from "./admission";
 import { type Check } from "./checker";
@@ -46,10 +46,21 @@ export function startConsumer(deps: ConsumerDeps): Consumer {
     logger.debug({ event: logEvents.requestDropped, reason, err }, "spf.check request dropped");
   };
 
+  // Verdicts for the same edge share calls under load (docs/adr/0006).
+  const reporter = new CoalescingReporter<SpfVerdict>({
+    sendBatch: (address, verdicts, deadlineMs) => {
+      const client = deps.callbacks.get(address);
+      return unaryCall(client.reportSpfBatch.bind(client), { verdicts }, deadlineMs);
+    },
+    sendOne: (address, verdict, deadlineMs) => {
+      const client = deps.callbacks.get(address);
+      return unaryCall(client.reportSpf.bind(client), verdict, deadlineMs);
+    },
+  });
+
   const reply = async (address: string, verdict: SpfVerdict, receivedAt: number): Promise<void> => {
     try {
-      const client = deps.callbacks.get(address);
-      await unaryCall(client.reportSpf.bind(client), verdict, Math.max(1, deps.replyBudgetMs - (performance.now() - receivedAt)));
+      await reporter.report(address, verdict, Math.max(1, deps.replyBudgetMs - (performance.now() - receivedAt)));
       metrics.replies.inc({ outcome: "ok" });
     } catch (err) {
       metrics.replies.inc({ outcome: "error" });

@@ -61,6 +61,20 @@ describe("spf service on a real nats-server", () => {
       await until("replies counted", async () => (await counterValue(spf.ctx, "postern_spf_replies_total", { outcome: "ok" })) === 3);
     });
 
+    it("answers an edge without ReportSpfBatch (older version) through ReportSpf, many verdicts at once", async () => {
+      const oldEdge = await startCallbackServer({ batched: false });
+      try {
+        const txnIds = Array.from({ length: 50 }, (_, i) => {
+          const txnId = randomUUID();
+          publishCheck(bus, { replyTo: { grpcAddress: oldEdge.address, txnId }, ip: `192.0.2.${i + 1}`, sender: "a@pass.test", helo: "h.test" });
+          return txnId;
+        });
+        for (const txnId of txnIds) expect(await oldEdge.waitFor(txnId)).toMatchObject({ txnId, result: SpfResult.SPF_RESULT_PASS });
+      } finally {
+        await oldEdge.stop();
+      }
+    });
+
     it("drops and counts requests without reply_to and undecodable ones; answers a bad IP with temperror", async () => {
       publishCheck(bus, { ip: "192.0.2.10", sender: "a@pass.test", helo: "h" });
       publishCheck(bus, { replyTo: { grpcAddress: edge.address, txnId: "" }, ip: "192.0.2.10", sender: "a@pass.test" });

@@ -63,6 +63,8 @@ async function startFakeEdge(staples: Staple[]): Promise<GrpcServerHandle> {
   const impl: EdgeCallbackServer = {
     reportSpf: (_call, cb) => cb(null, ack),
     reportDmarc: (_call, cb) => cb(null, ack),
+    reportSpfBatch: (_call, cb) => cb(null, ack),
+    reportDmarcBatch: (_call, cb) => cb(null, ack),
     putStaple: (call, cb) => {
       staples.push(call.request);
       cb(null, ack);

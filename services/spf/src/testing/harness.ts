@@ -73,19 +73,29 @@ export interface CallbackServer {
   stop(): Promise<void>;
 }
 
-export async function startCallbackServer(): Promise<CallbackServer> {
+/** `batched: false` plays an edge from before ReportSpfBatch (its calls answer UNIMPLEMENTED). */
+export async function startCallbackServer(options: { batched?: boolean } = {}): Promise<CallbackServer> {
   const verdicts = new Map<string, SpfVerdict>();
   const waiters = new Map<string, (v: SpfVerdict) => void>();
   const ack: Ack = {};
+  const record = (verdict: SpfVerdict): void => {
+    verdicts.set(verdict.txnId, verdict);
+    waiters.get(verdict.txnId)?.(verdict);
+  };
   const impl: EdgeCallbackServer = {
     reportSpf(call, callback) {
-      verdicts.set(call.request.txnId, call.request);
-      waiters.get(call.request.txnId)?.(call.request);
+      record(call.request);
+      callback(null, ack);
+    },
+    reportSpfBatch(call, callback) {
+      call.request.verdicts.forEach(record);
       callback(null, ack);
     },
     reportDmarc: (_call, callback) => callback(null, ack),
+    reportDmarcBatch: (_call, callback) => callback(null, ack),
     putStaple: (_call, callback) => callback(null, ack),
   };
+  if (options.batched === false) delete (impl as Partial<EdgeCallbackServer>).reportSpfBatch;
   const server: GrpcServerHandle = await startGrpcServer({ listen: "127.0.0.1:0", logger: pino({ level: "silent" }), services: [[EdgeCallbackService, impl]] });
   return {
     address: server.address,

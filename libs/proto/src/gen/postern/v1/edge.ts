@@ -49,6 +49,19 @@ export interface Staple {
 export interface Ack {
 }
 
+/**
+ * Several verdicts for one edge in one call: a worker coalesces the verdicts
+ * bound for the same reply_to address while a call to it is in flight, so
+ * under load one HTTP/2 stream carries many verdicts (see docs/adr/0006).
+ */
+export interface SpfVerdicts {
+  verdicts: SpfVerdict[];
+}
+
+export interface DmarcVerdicts {
+  verdicts: DmarcVerdict[];
+}
+
 function createBaseOcspWatchRequest(): OcspWatchRequest {
   return { certId: "", leafDer: Buffer.alloc(0), issuerDer: Buffer.alloc(0), replyTo: undefined };
 }
@@ -369,6 +382,148 @@ export const Ack: MessageFns<Ack> = {
   },
 };
 
+function createBaseSpfVerdicts(): SpfVerdicts {
+  return { verdicts: [] };
+}
+
+export const SpfVerdicts: MessageFns<SpfVerdicts> = {
+  encode(message: SpfVerdicts, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.verdicts) {
+      SpfVerdict.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SpfVerdicts {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSpfVerdicts();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.verdicts.push(SpfVerdict.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SpfVerdicts {
+    return {
+      verdicts: globalThis.Array.isArray(object?.verdicts)
+        ? object.verdicts.map((e: any) => SpfVerdict.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SpfVerdicts): unknown {
+    const obj: any = {};
+    if (message.verdicts?.length) {
+      obj.verdicts = message.verdicts.map((e) => SpfVerdict.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SpfVerdicts>, I>>(base?: I): SpfVerdicts {
+    return SpfVerdicts.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SpfVerdicts>, I>>(object: I): SpfVerdicts {
+    const message = createBaseSpfVerdicts();
+    message.verdicts = object.verdicts?.map((e) => SpfVerdict.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDmarcVerdicts(): DmarcVerdicts {
+  return { verdicts: [] };
+}
+
+export const DmarcVerdicts: MessageFns<DmarcVerdicts> = {
+  encode(message: DmarcVerdicts, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.verdicts) {
+      DmarcVerdict.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DmarcVerdicts {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDmarcVerdicts();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.verdicts.push(DmarcVerdict.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DmarcVerdicts {
+    return {
+      verdicts: globalThis.Array.isArray(object?.verdicts)
+        ? object.verdicts.map((e: any) => DmarcVerdict.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DmarcVerdicts): unknown {
+    const obj: any = {};
+    if (message.verdicts?.length) {
+      obj.verdicts = message.verdicts.map((e) => DmarcVerdict.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DmarcVerdicts>, I>>(base?: I): DmarcVerdicts {
+    return DmarcVerdicts.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DmarcVerdicts>, I>>(object: I): DmarcVerdicts {
+    const message = createBaseDmarcVerdicts();
+    message.verdicts = object.verdicts?.map((e) => DmarcVerdict.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** Served by every edge instance; workers answer requests by calling it. */
 export type EdgeCallbackService = typeof EdgeCallbackService;
 export const EdgeCallbackService = {
@@ -399,12 +554,40 @@ export const EdgeCallbackService = {
     responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
     responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
   },
+  /**
+   * Batched forms of ReportSpf / ReportDmarc; an edge that answers UNIMPLEMENTED
+   * (an older version during a rolling upgrade) gets the unary calls instead.
+   */
+  reportSpfBatch: {
+    path: "/postern.v1.EdgeCallback/ReportSpfBatch" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SpfVerdicts): Buffer => Buffer.from(SpfVerdicts.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SpfVerdicts => SpfVerdicts.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
+  reportDmarcBatch: {
+    path: "/postern.v1.EdgeCallback/ReportDmarcBatch" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DmarcVerdicts): Buffer => Buffer.from(DmarcVerdicts.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DmarcVerdicts => DmarcVerdicts.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
 } as const;
 
 export interface EdgeCallbackServer extends UntypedServiceImplementation {
   reportSpf: handleUnaryCall<SpfVerdict, Ack>;
   reportDmarc: handleUnaryCall<DmarcVerdict, Ack>;
   putStaple: handleUnaryCall<Staple, Ack>;
+  /**
+   * Batched forms of ReportSpf / ReportDmarc; an edge that answers UNIMPLEMENTED
+   * (an older version during a rolling upgrade) gets the unary calls instead.
+   */
+  reportSpfBatch: handleUnaryCall<SpfVerdicts, Ack>;
+  reportDmarcBatch: handleUnaryCall<DmarcVerdicts, Ack>;
 }
 
 export interface EdgeCallbackClient extends Client {
@@ -440,6 +623,37 @@ export interface EdgeCallbackClient extends Client {
   ): ClientUnaryCall;
   putStaple(
     request: Staple,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  /**
+   * Batched forms of ReportSpf / ReportDmarc; an edge that answers UNIMPLEMENTED
+   * (an older version during a rolling upgrade) gets the unary calls instead.
+   */
+  reportSpfBatch(request: SpfVerdicts, callback: (error: ServiceError | null, response: Ack) => void): ClientUnaryCall;
+  reportSpfBatch(
+    request: SpfVerdicts,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  reportSpfBatch(
+    request: SpfVerdicts,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  reportDmarcBatch(
+    request: DmarcVerdicts,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  reportDmarcBatch(
+    request: DmarcVerdicts,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientUnaryCall;
+  reportDmarcBatch(
+    request: DmarcVerdicts,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Ack) => void,
