@@ -24,6 +24,14 @@ export const edgeSectionSchema = z
   .strictObject({
     http: httpConfigSchema.prefault({}),
     grpc: grpcServerConfigSchema.prefault({}),
+    /**
+     * SMTP processes sharing the listeners (node:cluster, cluster.ts): 1 runs the edge in this process; N > 1 or "auto"
+     * (one per core) runs a supervising primary and N workers, each a full edge with its own NATS connection. The
+     * primary serves http.port (/healthz; /readyz when every worker is ready); worker i (0-based) serves http.port + 1 + i
+     * and the EdgeCallback gRPC server on grpc.listen's port + i (grpc.advertise's port + i when set), so every verdict
+     * reaches the worker that asked. A port of 0 stays 0 (any free port). Limits such as smtp_accept_max count per worker
+     */
+    workers: z.union([z.number().int().min(1).max(64), z.literal("auto")]).default(1),
     /** SMTP listeners, "host:port" */
     smtp_listen: stringListOf(hostPortSchema, { min: 1 }).default(["127.0.0.1:2525"]),
     /**
@@ -56,8 +64,25 @@ export const edgeSectionSchema = z
     relay_from_hosts: hostListSchema().default(["127.0.0.1", "::1"]),
     /** bodies up to this size travel inside the MAIL record; larger ones go to the spool object store */
     spool_inline_max: z.number().int().min(0).default(65_536),
-    /** idle time before 421 4.4.2 and close */
+    /** idle time before 421 4.4.2 and close; the default of the two timeouts below (and of the PROXY-refusal session) */
     smtp_timeout_ms: z.number().int().positive().default(300_000),
+    /**
+     * Exim's smtp_receive_timeout for commands: the time a client has for each complete command line (and the TLS
+     * handshake after STARTTLS), from the moment the edge waits for it. A deadline, not an idle time: a client trickling
+     * one byte a minute does not extend it. 421 4.4.2 and close on expiry. Default smtp_timeout_ms
+     */
+    smtp_command_timeout_ms: z.number().int().positive().optional(),
+    /** the same for message content (DATA, BDAT chunks): the longest silence between two reads. Default smtp_timeout_ms */
+    smtp_data_timeout_ms: z.number().int().positive().optional(),
+    /** Exim's smtp_accept_max: SMTP connections open at once over all listeners of this process; more get 421 4.3.2. 0: no limit */
+    smtp_accept_max: z.number().int().min(0).default(1000),
+    /** Exim's smtp_accept_max_per_host: connections at once from one client IP (the PROXY header's source); 0: no limit */
+    smtp_accept_max_per_host: z.number().int().min(0).default(0),
+    /**
+     * publish tcp:connect, smtp:connect, smtp:ehlo and tcp:close events (core NATS publishes into stream EVENTS: not
+     * awaited, lost while NATS is unreachable; msg:received and auth:fail are JetStream publishes)
+     */
+    connection_events: z.boolean().default(true),
     /** at shutdown, how long sessions in a transaction may take to finish before 421 */
     smtp_shutdown_grace_ms: z.number().int().positive().default(10_000),
     /** PubAck wait for a MAIL record before 451 */

@@ -16,6 +16,7 @@ import { type Acceptor } from "./accept";
 import { type AuthResult, type Authenticator } from "./auth";
 import { type EdgeSection } from "./config";
 import { type EdgeMetrics, logEvents } from "./diagnostics";
+import { type ConnectionEvents } from "./events";
 import { type RecipientPolicy } from "./policy";
 import { dataReplyFor, rcptReplyFor, type RecipientDataPolicy, type RecipientDataVerdict } from "./recipient-data";
 import { type SpfGate } from "./spf-gate";
@@ -43,6 +44,8 @@ export interface ConnectionDeps {
     /** a refused AUTH (the auth:fail event) */
     failed(info: { user: string; ip: string; mechanism: string; result: AuthResult }): void;
   };
+  /** tcp:connect, smtp:connect, smtp:ehlo, tcp:close (events.ts); absent: not published */
+  events?: ConnectionEvents;
 }
 
 const authRequired = reply(530, "5.7.0", "Authentication required");
@@ -64,8 +67,8 @@ export interface Proxied {
   rest: Buffer;
 }
 
-/** The client as policy, logs and the MAIL record see it: the PROXY header's source when there is one. */
-function proxiedClient(socket: Socket, proxied: Proxied | undefined): Partial<ClientInfo> {
+/** The client as policy, limits, logs and the MAIL record see it: the PROXY header's source when there is one. */
+export function proxiedClient(socket: Socket, proxied: Proxied | undefined): Partial<ClientInfo> {
   const socketSide = {
     ip: normalizeIp(socket.remoteAddress ?? ""),
     port: socket.remotePort ?? 0,
@@ -121,6 +124,14 @@ export class SmtpConnection {
   private bannerTimer: NodeJS.Timeout | undefined;
   /** the banner is queued; input before it is held (and judged by the sync check) */
   private greeted = false;
+  /** the command or data timeout (armTimer) */
+  private readTimer: NodeJS.Timeout | undefined;
+  private readTimerMs = 0;
+  private readonly commandTimeoutMs: number;
+  private readonly dataTimeoutMs: number;
+  private readonly openedAt = Date.now();
+  /** messages accepted on this connection (for tcp:close) */
+  private accepted = 0;
 
   constructor(
     private readonly tcp: Socket,
@@ -142,7 +153,14 @@ export class SmtpConnection {
     });
     this.peer = proxiedClient(socket, proxied);
     this.ip = this.peer.ip ?? "";
+    this.commandTimeoutMs = c.smtp_command_timeout_ms ?? c.smtp_timeout_ms;
+    this.dataTimeoutMs = c.smtp_data_timeout_ms ?? c.smtp_timeout_ms;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.emit("tcp:connect", this.peerAttributes());
+    socket.once("close", () => {
+      clearTimeout(this.readTimer);
+      this.emit("tcp:close", { client_ip: this.ip, duration_ms: String(Date.now() - this.openedAt), messages: String(this.accepted) });
+    });
     socket.setNoDelay(true);
     this.attach(socket);
     // bytes that followed a PROXY header in its read were sent before the banner: a synchronisation error (as Exim)
@@ -163,8 +181,40 @@ export class SmtpConnection {
     socket.on("error", (err) => this.deps.logger.debug({ event: logEvents.connectionError, err, ip: this.ip }, "smtp connection error"));
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("end", () => this.onPeerEnd());
-    socket.on("timeout", () => this.onTimeout());
-    socket.setTimeout(this.deps.config.smtp_timeout_ms);
+  }
+
+  /** An event, when they are published (attributes built only then). */
+  private emit(name: Parameters<ConnectionEvents>[0], attributes: Record<string, string>): void {
+    this.deps.events?.(name, attributes);
+  }
+
+  private peerAttributes(): Record<string, string> {
+    const p = this.peer;
+    return {
+      client_ip: this.ip,
+      client_port: String(p.port ?? 0),
+      local_ip: p.localIp ?? "",
+      local_port: String(p.localPort ?? 0),
+      ...(p.proxySession === true ? { proxy_host_address: p.proxyHostAddress ?? "", proxy_host_port: String(p.proxyHostPort ?? 0) } : {}),
+    };
+  }
+
+  /**
+   * (Re)starts the read timeout for what the session waits for now: while
+   * content flows, the data timeout from the last read (Exim's
+   * smtp_receive_timeout applies per read); otherwise the command timeout,
+   * restarted only when a command was complete, so a client cannot hold the
+   * connection by trickling bytes. Never runs while a decision is pending (the
+   * wait for NATS is ours, not the client's).
+   */
+  private armTimer(): void {
+    const ms = this.session.inData ? this.dataTimeoutMs : this.commandTimeoutMs;
+    // refresh() re-arms a live timer without a new allocation (the common case: one per read while content flows)
+    if (this.readTimer !== undefined && this.readTimerMs === ms) return void this.readTimer.refresh();
+    clearTimeout(this.readTimer);
+    this.readTimerMs = ms;
+    this.readTimer = setTimeout(() => this.onTimeout(ms), ms);
+    this.readTimer.unref();
   }
 
   /** The 220 banner, then whatever the session made of input read before it. */
@@ -172,6 +222,7 @@ export class SmtpConnection {
     this.bannerTimer = undefined;
     this.greeted = true;
     this.session.greet();
+    this.emit("smtp:connect", { client_ip: this.ip, ...(this.peer.proxySession === true ? { proxy_host_address: this.peer.proxyHostAddress ?? "" } : {}) });
     if (this.busy) return; // the running pump flushes it
     this.run();
   }
@@ -236,8 +287,10 @@ export class SmtpConnection {
   private async pump(): Promise<void> {
     this.busy = true;
     this.socket.pause();
+    let progress = false;
     try {
       for (let ev = this.session.next(); ev !== null; ev = this.session.next()) {
+        progress = true;
         await this.handle(ev);
         if (this.abortReply !== undefined || (this.closing && this.quiet)) break;
       }
@@ -247,6 +300,9 @@ export class SmtpConnection {
     if (this.abortReply !== undefined) this.session.abort(this.abortReply);
     else if (this.closing && this.quiet) this.session.abort(replies.shuttingDown(this.deps.config.hostname));
     this.flush();
+    // an event (a complete command, content read) restarts the timeout; a partial command line does not. A timer
+    // that fired while we were busy (waiting for NATS, Redis) starts again too
+    if (progress || this.readTimer === undefined) this.armTimer();
     if (this.session.tlsPending) return this.startTls();
     if (this.session.closed || this.peerEnded) return this.end();
     if (this.socket.writableNeedDrain) this.socket.once("drain", () => this.socket.resume());
@@ -258,6 +314,9 @@ export class SmtpConnection {
     const s = this.session;
     switch (ev.type) {
       case "command":
+        if (ev.command.verb === "EHLO" || ev.command.verb === "HELO") {
+          this.emit("smtp:ehlo", { client_ip: this.ip, helo: ev.command.domain, verb: ev.command.verb });
+        }
         return;
       case "starttls": {
         const ctx = await this.deps.tls?.context().catch((err: unknown) => {
@@ -368,6 +427,7 @@ export class SmtpConnection {
     const spf = (await this.spfVerdict) ?? undefined;
     const headers = spf?.receivedSpf ? [`Received-SPF: ${spf.receivedSpf}`] : [];
     const r = await this.deps.accept({ transaction, chunks, info, client: this.clientInfo(), headers });
+    if (r.ok) this.accepted++;
     return r.ok ? { ok: true, id: r.id } : { ok: false };
   }
 
@@ -451,8 +511,6 @@ export class SmtpConnection {
     const tcp = this.tcp;
     tcp.removeAllListeners("data");
     tcp.removeAllListeners("end");
-    tcp.removeAllListeners("timeout");
-    tcp.setTimeout(0);
     for (let b = tcp.read() as Buffer | null; b !== null; b = tcp.read() as Buffer | null) this.session.feed(b);
     const certs = this.deps.tls;
     const secure = new TLSSocket(tcp, {
@@ -489,11 +547,22 @@ export class SmtpConnection {
         `H=[${this.ip}] discarded ${r.discardedBytes} octets of plaintext sent after STARTTLS`,
       );
     }
+    this.armTimer(); // the handshake is done: the next command has the full command timeout
     secure.resume();
   }
 
-  private onTimeout(): void {
-    if (this.busy) return;
+  /** Exim: "SMTP command timeout on connection from ..." / "SMTP data timeout (message abandoned) ...". */
+  private onTimeout(ms: number): void {
+    this.readTimer = undefined;
+    if (this.busy || this.ending) return;
+    const phase = this.session.tlsPending ? "tls" : this.session.inData ? "data" : "command";
+    this.deps.metrics.protocolErrors.inc({ kind: `${phase}_timeout` });
+    this.deps.logger.info(
+      { event: logEvents.timeout, phase, timeout_ms: ms, ip: this.ip, helo: this.session.helo?.domain },
+      `SMTP ${phase} timeout${phase === "data" ? " (message abandoned)" : ""} on connection from [${this.ip}]`,
+    );
+    // a TLS handshake that never finished: there is no channel to send 421 on
+    if (phase === "tls") return this.destroy();
     this.abort(replies.timeout(this.deps.config.hostname));
   }
 

@@ -8,6 +8,8 @@ export const logEvents = {
   rcptRejected: "rcpt.rejected", // { recipient, sender, ip, helo, reason }
   protocolError: "smtp.protocol_error", // { kind, line, ip }
   connectionError: "smtp.connection_error", // { err, ip }
+  timeout: "smtp.timeout", // { phase: command|data, timeout_ms, ip, helo } (421 4.4.2 sent, connection closed)
+  connectionRefused: "smtp.connection_refused", // { reason: max|per_host, limit, ip } (421 4.3.2: smtp_accept_max, smtp_accept_max_per_host)
   sessionError: "smtp.session_error", // { err, ip } (a bug: the connection is closed with 421)
   listening: "smtp.listening", // { address, port }
   eventFailed: "event.publish_failed", // { name, message_id, err }
@@ -47,6 +49,8 @@ export interface EdgeMetrics {
   spfVerdicts: Counter<"result">;
   /** postern_edge_proxy_headers_total{result="proxied|local|failed"} */
   proxyHeaders: Counter<"result">;
+  /** postern_edge_connections_refused_total{reason="max|per_host"} */
+  connectionsRefused: Counter<"reason">;
 }
 
 export function createEdgeMetrics(registry: Registry): EdgeMetrics {
@@ -89,6 +93,12 @@ export function createEdgeMetrics(registry: Registry): EdgeMetrics {
       name: "postern_edge_proxy_headers_total",
       help: "PROXY negotiations with peers in hosts_proxy, by result (proxied, local: socket addresses kept, failed)",
       labelNames: ["result"] as const,
+      registers,
+    }),
+    connectionsRefused: new Counter({
+      name: "postern_edge_connections_refused_total",
+      help: "Connections answered 421 4.3.2 for smtp_accept_max (max) or smtp_accept_max_per_host (per_host)",
+      labelNames: ["reason"] as const,
       registers,
     }),
   };

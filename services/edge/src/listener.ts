@@ -2,8 +2,10 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { hostList } from "@postern/hostlist";
 import { parseHostPort } from "@postern/service-kit";
-import { type ConnectionDeps, SmtpConnection } from "./connection";
+import { formatServerReply, type Reply } from "@postern/smtp";
+import { type ConnectionDeps, normalizeIp, type Proxied, proxiedClient, SmtpConnection } from "./connection";
 import { logEvents } from "./diagnostics";
+import { ConnectionLimiter, tooManyConnections, tooManyFromHost } from "./limits";
 import { negotiateProxy } from "./proxy";
 import { RefusingConnection } from "./refusing-connection";
 
@@ -29,6 +31,8 @@ export interface SmtpListeners {
 
 /** after the final 421, how long sockets may take to close before they are destroyed */
 const FORCE_CLOSE_MS = 1_000;
+/** after a 421 for a connection limit, how long the peer has to close before the socket is destroyed */
+const REFUSED_LINGER_MS = 2_000;
 
 function listen(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -50,16 +54,53 @@ function closeServer(server: Server): Promise<void> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
-export async function startSmtpListeners(listen_: readonly string[], deps: ConnectionDeps): Promise<SmtpListeners> {
+/**
+ * limiter: smtp_accept_max and smtp_accept_max_per_host shared by several
+ * calls (the SMTP and submission listeners count together, as in Exim);
+ * absent, one is made from the configuration for these listeners alone.
+ */
+export async function startSmtpListeners(listen_: readonly string[], deps: ConnectionDeps, limiter?: ConnectionLimiter): Promise<SmtpListeners> {
   const { logger, metrics } = deps;
+  const limits = limiter ?? new ConnectionLimiter({ max: deps.config.smtp_accept_max, maxPerHost: deps.config.smtp_accept_max_per_host });
   const connections = new Set<TrackedConnection>();
   const proxyPeers = hostList(deps.config.hosts_proxy, { lookups: false });
-  const track = (conn: TrackedConnection): void => {
+  /** ip: the client holds a per-host slot */
+  const track = (conn: TrackedConnection, ip?: string): void => {
     connections.add(conn);
     void conn.closed.then(() => {
       connections.delete(conn);
       metrics.connectionsOpen.dec();
+      limits.release();
+      if (ip !== undefined) limits.releaseHost(ip);
     });
+  };
+  /** A socket that gets no session: its slot goes back now. */
+  const drop = (socket: Socket): void => {
+    socket.destroy();
+    metrics.connectionsOpen.dec();
+    limits.release();
+  };
+  /** 421 4.3.2 for a connection limit, then close (Exim: "Connection from [ip] refused: too many connections"). */
+  const refuse = (socket: Socket, ip: string, reason: "max" | "per_host", r: Reply): void => {
+    const limit = reason === "max" ? deps.config.smtp_accept_max : deps.config.smtp_accept_max_per_host;
+    metrics.connectionsRefused.inc({ reason });
+    logger.info(
+      { event: logEvents.connectionRefused, reason, limit, ip },
+      `Connection from [${ip}] refused: too many connections${reason === "per_host" ? " from that IP address" : ""}`,
+    );
+    socket.on("error", () => undefined);
+    socket.end(formatServerReply(r));
+    setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
+  };
+  /** An SMTP session for a client that holds a total slot, if its address has a per-host slot left. */
+  const admit = (socket: Socket, proxied?: Proxied): void => {
+    const ip = proxiedClient(socket, proxied).ip ?? "";
+    if (!limits.acquireHost(ip)) {
+      metrics.connectionsOpen.dec();
+      limits.release();
+      return refuse(socket, ip, "per_host", tooManyFromHost);
+    }
+    track(new SmtpConnection(socket, deps, proxied), ip);
   };
 
   /** Peers in hosts_proxy: the header first, then SMTP as the client it names (or Exim's 503 refusal). */
@@ -67,11 +108,7 @@ export async function startSmtpListeners(listen_: readonly string[], deps: Conne
     const cfg = deps.config;
     const outcome = await negotiateProxy(socket, { timeoutMs: cfg.proxy_timeout * 1000, maxHeaderBytes: cfg.proxy_max_header_bytes });
     const peer = { proxy_ip: socket.remoteAddress, proxy_port: socket.remotePort };
-    if (socket.destroyed || !accepting) {
-      socket.destroy();
-      metrics.connectionsOpen.dec();
-      return;
-    }
+    if (socket.destroyed || !accepting) return drop(socket);
     if (outcome.ok) {
       const h = outcome.header;
       metrics.proxyHeaders.inc({ result: h.useSocketAddresses ? "local" : "proxied" });
@@ -79,19 +116,14 @@ export async function startSmtpListeners(listen_: readonly string[], deps: Conne
         { event: logEvents.proxyAccepted, ...peer, version: h.version, command: h.command, family: h.family, source: h.source, header_bytes: outcome.headerBytes },
         "PROXY header accepted",
       );
-      track(new SmtpConnection(socket, deps, { header: h, rest: outcome.rest }));
-      return;
+      return admit(socket, { header: h, rest: outcome.rest });
     }
     metrics.proxyHeaders.inc({ result: "failed" });
     logger.warn(
       { event: logEvents.proxyFailed, ...peer, code: outcome.code, reason: outcome.reason, received: outcome.received, action: cfg.proxy_failure_action },
       `PROXY negotiation failed from [${socket.remoteAddress ?? ""}]: ${outcome.reason}`,
     );
-    if (cfg.proxy_failure_action === "drop") {
-      socket.destroy();
-      metrics.connectionsOpen.dec();
-      return;
-    }
+    if (cfg.proxy_failure_action === "drop") return drop(socket);
     track(new RefusingConnection(socket, cfg));
   };
   const servers: Server[] = [];
@@ -104,13 +136,14 @@ export async function startSmtpListeners(listen_: readonly string[], deps: Conne
       return;
     }
     metrics.connections.inc();
+    if (!limits.acquire()) return refuse(socket, normalizeIp(socket.remoteAddress ?? ""), "max", tooManyConnections);
     metrics.connectionsOpen.inc();
     if (proxyPeers.matchSync(socket.remoteAddress ?? "").result === "match") {
       socket.on("error", () => undefined);
       void viaProxy(socket);
       return;
     }
-    track(new SmtpConnection(socket, deps));
+    admit(socket);
   };
 
   try {

@@ -7,6 +7,8 @@ import { type AuthSources, createAuthenticator } from "./auth";
 import { edgeCallbackServer, StapleStore } from "./callback";
 import { type EdgeConfig } from "./config";
 import { createEdgeMetrics, logEvents } from "./diagnostics";
+import { busConnectionEvents } from "./events";
+import { ConnectionLimiter } from "./limits";
 import { startSmtpListeners } from "./listener";
 import { busPublish, loadStaplesFromKv, OcspAnnouncer, OcspFile, ocspLogEvents, OcspStapler } from "./ocsp";
 import { recipientPolicy } from "./policy";
@@ -146,8 +148,11 @@ export async function startEdge(ctx: ServiceContext<EdgeConfig>): Promise<void> 
     accept,
     ...(spf === undefined ? {} : { spf }),
     ...(tls === undefined ? {} : { tls }),
+    ...(cfg.connection_events ? { events: busConnectionEvents(bus, logger) } : {}),
   };
-  const listeners = await startSmtpListeners(cfg.smtp_listen, deps);
+  // smtp_accept_max counts the SMTP and submission listeners together (as Exim's does)
+  const limiter = new ConnectionLimiter({ max: cfg.smtp_accept_max, maxPerHost: cfg.smtp_accept_max_per_host });
+  const listeners = await startSmtpListeners(cfg.smtp_listen, deps, limiter);
   shutdown.add("smtp", () => listeners.close(cfg.smtp_shutdown_grace_ms), { timeoutMs: cfg.smtp_shutdown_grace_ms + 5_000 });
   health.addCheck("smtp", () => listeners.listening());
 
@@ -162,7 +167,7 @@ export async function startEdge(ctx: ServiceContext<EdgeConfig>): Promise<void> 
       const event = newEvent("auth:fail", { attributes: { user: f.user, client_ip: f.ip, mechanism: f.mechanism, result: f.result } });
       publishEvent(bus, event).catch((err: unknown) => logger.warn({ event: logEvents.eventFailed, name: event.name, err }, "auth:fail event not stored"));
     };
-    const submission = await startSmtpListeners(cfg.submission_listen, { ...deps, auth: { authenticate: createAuthenticator(sources), failed } });
+    const submission = await startSmtpListeners(cfg.submission_listen, { ...deps, auth: { authenticate: createAuthenticator(sources), failed } }, limiter);
     shutdown.add("submission", () => submission.close(cfg.smtp_shutdown_grace_ms), { timeoutMs: cfg.smtp_shutdown_grace_ms + 5_000 });
     health.addCheck("submission", () => submission.listening());
   }

@@ -145,6 +145,9 @@ describe("configSchema", () => {
       relay_from_hosts: ["127.0.0.1", "::1"],
       spool_inline_max: 65_536,
       smtp_timeout_ms: 300_000,
+      smtp_accept_max: 1000,
+      smtp_accept_max_per_host: 0,
+      connection_events: true,
       smtp_enforce_sync: true,
       smtp_banner_delay_ms: 0,
       tls_sni: {},
@@ -157,6 +160,9 @@ describe("configSchema", () => {
     });
     expect(c.edge.hostname.length).toBeGreaterThan(0);
     expect(c.edge.redis_servers).toBeUndefined();
+    // the two read timeouts default to smtp_timeout_ms (connection.ts)
+    expect(c.edge.smtp_command_timeout_ms).toBeUndefined();
+    expect(c.edge.smtp_data_timeout_ms).toBeUndefined();
   });
 
   test("lists in Exim syntax from env-style strings", () => {
@@ -178,6 +184,9 @@ describe("configSchema", () => {
     [{ tls_sni: { "a.test": { certificate: "/a.crt", privatekey: "/a.key" } } }, "edge.tls_sni"],
     [{ tls_certificate: "/x.crt", tls_privatekey: "/x.key", tls_sni: { "a.test": { certificate: "/a.crt" } } }, 'edge.tls_sni["a.test"].privatekey'],
     [{ smtp_banner_delay_ms: -1 }, "edge.smtp_banner_delay_ms"],
+    [{ smtp_accept_max: -1 }, "edge.smtp_accept_max"],
+    [{ smtp_accept_max_per_host: 1.5 }, "edge.smtp_accept_max_per_host"],
+    [{ smtp_command_timeout_ms: 0 }, "edge.smtp_command_timeout_ms"],
     [{ submission_listen: ["127.0.0.1:5587"], auth_passwords_file: "/p" }, "edge.submission_listen"],
     [{ submission_listen: ["127.0.0.1:5587"], tls_certificate: "/c", tls_privatekey: "/k" }, "edge.submission_listen"],
     [{ auth_redis_hash: "k" }, "edge.auth_redis_hash"],
