@@ -19,7 +19,7 @@ export function pendingTargets(record: MailRecord, state: DeliveryState): Target
   return record.recipients.flatMap((r, pos) => {
     if (isFinal(state.rcpts[String(pos)])) return [];
     const { localPart, domain } = splitAddress(r.address);
-    return [{ pos, address: r.address, localPart, domain: domain.toLowerCase(), notify: r.notify }];
+    return [{ pos, address: r.address, localPart, domain: domain.toLowerCase(), notify: r.notify, orcpt: r.orcpt }];
   });
 }
 
@@ -62,7 +62,7 @@ export async function deliverGroup(group: RouteGroup, job: Omit<DeliveryJob, "re
   const transport = transportFor(group.route);
   let results: RcptResult[];
   try {
-    results = await transport.deliver({ ...job, recipients: group.targets });
+    results = await transport.deliver({ ...job, recipients: group.targets, domain: group.domain });
   } catch (err) {
     const errstr = `transport ${transport.name} failed: ${err instanceof Error ? err.message : String(err)}`;
     results = group.targets.map(() => ({ status: "deferred", errno: 0, errstr }));

@@ -53,6 +53,37 @@ export const daneOutboundConfigSchema = z.strictObject({
   max_ack_pending: positiveInt.default(10000),
   /** Delay before a message is offered again when reporting its outcomes to delivery-events failed. */
   report_retry_seconds: positiveInt.default(5),
+  /** Port of MX hosts (route `mx`); tests point it at a loopback server. */
+  smtp_port: positiveInt.max(65535).default(25),
+  /** Resolver for route `mx`: host:port list (empty: /etc/resolv.conf). */
+  dns: z
+    .strictObject({
+      servers: z.array(z.string()).default([]),
+      timeout_ms: positiveInt.default(2000),
+      attempts: positiveInt.max(10).default(2),
+    })
+    .prefault({}),
+  /** Address families tried for MX hosts, in this order (interleaved). */
+  ip_families: z.array(z.enum(["ipv6", "ipv4"])).min(1).default(["ipv6", "ipv4"]),
+  /** STARTTLS when the server offers it (opportunistic). */
+  tls: z.boolean().default(true),
+  /** Hosts (name or IP, "*" or "*.suffix" patterns) to ask for PRDR when they offer it; Exim's default is "*". */
+  hosts_try_prdr: z.array(z.string()).default(["*"]),
+  /** Idle time of a kept-open session before it is closed (0: never reuse connections). */
+  connection_idle_ms: z.number().int().nonnegative().default(5000),
+  /** Messages sent over one connection before it is closed (Exim's connection_max_messages). */
+  connection_max_messages: positiveInt.default(500),
+  /** Connections at once to one host (ip:port). */
+  max_connections_per_host: positiveInt.default(20),
+  /** Deliveries at once to one recipient domain. */
+  max_parallel_per_domain: positiveInt.default(20),
+  /** How long a host that refused or timed out a connection is skipped (0: never). */
+  host_down_seconds: z.number().int().nonnegative().default(60),
+  /** Bounces (RFC 3464 DSNs) for failed and expired recipients; with Exim's DSN_INFO extra fields when dsn_info is true. */
+  bounces: z.boolean().default(true),
+  dsn_info: z.boolean().default(true),
+  /** Bytes of the original message returned in a bounce (RET=FULL); beyond it only the headers. */
+  bounce_return_size_limit: positiveInt.default(100 * 1024),
 });
 
 export const configSchema = z.object({

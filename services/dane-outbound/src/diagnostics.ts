@@ -18,6 +18,8 @@ export const logEvents = {
   rescheduled: "mail.rescheduled", // { message_id, attempt, delay_ms, deferred }
   completed: "mail.completed", // { message_id, attempts }
   ackFailed: "mail.ack_failed", // { message_id, err }
+  bounced: "mail.bounced", // { message_id, bounce_id } (DSN enqueued to MAIL)
+  bounceFailed: "mail.bounce_failed", // { message_id, bounce_id, err } (retried)
 } as const;
 
 export interface OutboundMetrics {

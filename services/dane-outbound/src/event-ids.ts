@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
  * redelivered MAIL record reproduces the same ids, so consumers that
  * de-duplicate on id see each outcome once.
  */
-export function eventId(messageId: string, rcptPos: number | "message", name: string, attempt: number): string {
+export function eventId(messageId: string, rcptPos: number | string, name: string, attempt: number): string {
   const h = createHash("sha256").update(JSON.stringify([messageId, rcptPos, name, attempt])).digest();
   h[6] = ((h[6] ?? 0) & 0x0f) | 0x80;
   h[8] = ((h[8] ?? 0) & 0x3f) | 0x80;

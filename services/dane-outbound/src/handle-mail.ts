@@ -1,9 +1,10 @@
 import { codecs, type ObjectStore } from "@postern/bus";
-import { DsnRet, Event, type MailRecord } from "@postern/proto";
+import { DsnRet, Event, MailRecord } from "@postern/proto";
 import { deliverGroup, groupByDomain, loadBody, pendingTargets, retryDelayMs, type GroupOutcome, type TransportFor } from "./attempt";
 import { deliveryLogLine } from "./delivery-log";
 import { logEvents, type OutboundMetrics } from "./diagnostics";
-import { completeEvent, outcomeEvent, type RecordFn } from "./outcomes";
+import { buildDsn, wantsFailureDsn, type FailedRecipient } from "./dsn";
+import { completeEvent, dnsFailEvent, hostDeferEvent, outcomeEvent, type RecordFn } from "./outcomes";
 import { type Route } from "./routes";
 import { isFinal, type DeliveryState, type StateStore } from "./state";
 import { type RcptResult } from "./types";
@@ -27,6 +28,9 @@ export interface HandlerDeps {
   logger: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
   metrics: OutboundMetrics;
   now?: () => number;
+  /** Publishes a MailRecord (a bounce) to MAIL with a JetStream msg id (de-duplicated by the server). */
+  publishMail?: (data: Uint8Array, msgId: string) => Promise<void>;
+  bounce?: { enabled: boolean; dsnInfo: boolean; reportingMta: string; returnSizeLimit: number };
 }
 
 /** A redelivery this close to the planned attempt time counts as on time. */
@@ -57,6 +61,20 @@ export async function handleMail(deps: HandlerDeps, data: Uint8Array, working: (
   const flush = async (): Promise<boolean> => {
     let progress = false;
     let ok = true;
+    while (state.dsn_pending && state.dsn_pending.length > 0 && deps.publishMail) {
+      const d = state.dsn_pending[0];
+      if (!d) break;
+      try {
+        await deps.publishMail(Buffer.from(d.data, "base64"), d.id);
+      } catch (err) {
+        deps.logger.warn({ event: logEvents.bounceFailed, message_id: id, bounce_id: d.id, err }, "cannot enqueue bounce; will retry");
+        if (progress) await save();
+        return false;
+      }
+      deps.logger.info({ event: logEvents.bounced, message_id: id, bounce_id: d.id }, `${d.id} <= <> R=${id}`);
+      state.dsn_pending.shift();
+      progress = true;
+    }
     while (state.outbox.length > 0) {
       const event = Event.fromJSON(state.outbox[0]);
       try {
@@ -121,12 +139,28 @@ async function attempt(
   if (state.first_attempt_at === 0) state.first_attempt_at = now();
   const n = state.attempts;
   const targets = pendingTargets(record, state);
+  const failed: FailedRecipient[] = [];
   const apply = (g: GroupOutcome): void => {
+    const hostsSeen = new Set<string>();
+    let dnsReported = false;
     for (const { target, result } of g.results) {
       const ctx = { messageId: id, sender: record.sender, attempt: n, routerName: g.routerName, transportName: g.transportName };
+      (result.tried ?? []).forEach((d, seq) => {
+        const key = `${seq}:${d.host.ip}:${d.host.port}`;
+        if (d.level === "host" && !hostsSeen.has(key)) {
+          hostsSeen.add(key);
+          state.outbox.push(Event.toJSON(hostDeferEvent(ctx, d, seq)));
+        }
+        state.outbox.push(Event.toJSON(hostDeferEvent(ctx, d, seq, target)));
+      });
+      if (result.status === "deferred" && result.dnsFail === true && !dnsReported) {
+        dnsReported = true;
+        state.outbox.push(Event.toJSON(dnsFailEvent(ctx, target.domain, result.errstr)));
+      }
       state.rcpts[String(target.pos)] = { status: result.status, attempt: n, errstr: result.status === "delivered" ? undefined : result.errstr };
       state.outbox.push(Event.toJSON(outcomeEvent(ctx, target, result)));
       logDelivery(deps, { ...ctx, recipient: target.address }, result);
+      if (result.status === "failed") failed.push({ target, result });
     }
   };
 
@@ -154,7 +188,10 @@ async function attempt(
   }
 
   const deferred = pendingTargets(record, state);
-  if (deferred.length === 0) return "done";
+  if (deferred.length === 0) {
+    if (queueBounce(deps, record, state, failed, body, n, now())) await save();
+    return "done";
+  }
   const received = record.receivedAt?.getTime() ?? state.first_attempt_at;
   if (now() >= received + deps.retry.max_age_seconds * 1000) {
     for (const target of deferred) {
@@ -164,14 +201,55 @@ async function attempt(
       state.rcpts[String(target.pos)] = { status: "failed", attempt: n, errstr: result.errstr };
       state.outbox.push(Event.toJSON(outcomeEvent(ctx, target, result)));
       logDelivery(deps, { ...ctx, recipient: target.address }, result);
+      if (result.status === "failed") failed.push({ target, result, expired: true });
     }
   } else {
     const delayMs = retryDelayMs(deps.retry.schedule_seconds, n);
     state.next_attempt_at = now() + delayMs;
     deps.logger.info({ event: logEvents.rescheduled, message_id: id, attempt: n, delay_ms: delayMs, deferred: deferred.length }, `${id} rescheduled`);
   }
+  queueBounce(deps, record, state, failed, body, n, now());
   await save();
   return "done";
+}
+
+/** The bounce id of a message and attempt: stable, so a re-publish is de-duplicated by JetStream and the edge-less record has a KV-safe id. */
+export function bounceId(messageId: string, attempt: number): string {
+  return `${messageId}-B${attempt}`;
+}
+
+/** Builds the DSN for this attempt's failures (those that want one) and adds it to dsn_pending; saved by the caller. */
+function queueBounce(deps: HandlerDeps, record: MailRecord, state: DeliveryState, failed: FailedRecipient[], body: Buffer | undefined, attempt: number, nowMs: number): boolean {
+  const b = deps.bounce;
+  if (!b?.enabled || !deps.publishMail) return false;
+  const wanted = failed.filter((f) => !f.result.internal && wantsFailureDsn(record.sender, f.target));
+  if (wanted.length === 0) return false;
+  const dsn = buildDsn({
+    messageId: record.messageId,
+    sender: record.sender,
+    envid: record.dsnEnvid,
+    ret: record.dsnRet === DsnRet.DSN_RET_HDRS ? "HDRS" : record.dsnRet === DsnRet.DSN_RET_FULL ? "FULL" : undefined,
+    receivedAt: record.receivedAt,
+    reportingMta: b.reportingMta,
+    failed: wanted,
+    original: body ?? Buffer.alloc(0),
+    dsnInfo: b.dsnInfo,
+    returnSizeLimit: b.returnSizeLimit,
+    now: new Date(nowMs),
+  });
+  const bid = bounceId(record.messageId, attempt);
+  const bounce = MailRecord.fromPartial({
+    messageId: bid,
+    receivedAt: new Date(nowMs),
+    sender: "",
+    recipients: [{ address: record.sender, notify: [], orcpt: "", index: 0 }],
+    body: { location: { $case: "inline", value: dsn }, size: String(dsn.length), sha256: "" },
+    smtputf8: /[^\x00-\x7f]/.test(record.sender),
+    bodyType: /[^\x00-\x7f]/.test(dsn.toString("latin1")) ? "8BITMIME" : "7BIT",
+    receivedBy: b.reportingMta,
+  });
+  state.dsn_pending = [...(state.dsn_pending ?? []), { id: bid, data: Buffer.from(codecs.mail.encode(bounce)).toString("base64") }];
+  return true;
 }
 
 function logDelivery(

@@ -3,7 +3,7 @@ import { Event, type OutcomesClient } from "@postern/proto";
 import { unaryCall } from "@postern/service-kit";
 import { ReportError } from "./errors";
 import { eventId } from "./event-ids";
-import { type RcptResult, type Target } from "./types";
+import { type HostDefer, type RcptResult, type Target } from "./types";
 
 export const EventNames = {
   delivery: "msg:delivery",
@@ -11,6 +11,9 @@ export const EventNames = {
   failDelivery: "msg:fail:delivery",
   failInternal: "msg:fail:internal",
   complete: "msg:complete",
+  hostDefer: "msg:host:defer",
+  rcptHostDefer: "msg:rcpt:host:defer",
+  dnsFail: "dns:fail",
 } as const;
 
 export interface EventContext {
@@ -51,6 +54,48 @@ export function outcomeEvent(ctx: EventContext, target: Target, result: RcptResu
     senderAddress: ctx.sender,
     host: HOST,
     attributes: { attempt: String(ctx.attempt), recipient: target.address },
+  });
+}
+
+/**
+ * msg:host:defer (once per host and attempt: the host failed as a whole) or
+ * msg:rcpt:host:defer (per recipient and host). `seq` tells apart several hosts of one attempt.
+ */
+export function hostDeferEvent(ctx: EventContext, d: HostDefer, seq: number, target?: Target): Event {
+  const name = target ? EventNames.rcptHostDefer : EventNames.hostDefer;
+  return Event.fromPartial({
+    id: eventId(ctx.messageId, `${target ? target.pos : "host"}:${seq}:${d.host.ip}:${d.host.port}`, name, ctx.attempt),
+    name,
+    time: new Date(),
+    messageId: ctx.messageId,
+    deliveryIp: d.host.ip,
+    deliveryPort: d.host.port,
+    deliveryFqdn: d.host.name,
+    deliveryLocalPart: target?.localPart ?? "",
+    deliveryDomain: target?.domain ?? "",
+    deferErrno: d.errno,
+    deferErrstr: d.errstr,
+    routerName: ctx.routerName,
+    transportName: ctx.transportName,
+    senderAddress: ctx.sender,
+    host: HOST,
+    attributes: { attempt: String(ctx.attempt), ...(target ? { recipient: target.address } : {}) },
+  });
+}
+
+/** dns:fail: the routing lookup for a domain failed temporarily. */
+export function dnsFailEvent(ctx: EventContext, domain: string, errstr: string): Event {
+  return Event.fromPartial({
+    id: eventId(ctx.messageId, `dns:${domain}`, EventNames.dnsFail, ctx.attempt),
+    name: EventNames.dnsFail,
+    time: new Date(),
+    messageId: ctx.messageId,
+    deliveryDomain: domain,
+    deferErrstr: errstr,
+    routerName: ctx.routerName,
+    senderAddress: ctx.sender,
+    host: HOST,
+    attributes: { attempt: String(ctx.attempt) },
   });
 }
 

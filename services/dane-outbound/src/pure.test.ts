@@ -28,8 +28,8 @@ describe("config", () => {
   });
 
   const bad: Array<[string, unknown, string]> = [
-    ["mx route", { routes: { "*": "mx" } }, 'dane_outbound.routes["*"]: route mx (MX lookup) is not available yet'],
-    ["unknown scheme", { routes: { "a.test": "pipe:/bin/cat" } }, 'dane_outbound.routes["a.test"]: expected maildir:<dir>'],
+    ["mx route with an argument", { routes: { "*": "mx:25" } }, 'dane_outbound.routes["*"]: expected mx'],
+    ["unknown scheme", { routes: { "a.test": "pipe:/bin/cat" } }, 'dane_outbound.routes["a.test"]: expected mx, maildir:<dir>'],
     ["smtp without port", { routes: { "a.test": "smtp:mx.a.test" } }, 'dane_outbound.routes["a.test"]: expected smtp:<host>:<port>'],
     ["port out of range", { routes: { "a.test": "lmtp:127.0.0.1:70000" } }, "expected lmtp:<host>:<port>"],
     ["upper-case domain key", { routes: { "A.test": "maildir:/tmp/m" } }, 'expected a lower-case domain or "*"'],

@@ -73,7 +73,9 @@ describe("dane-outbound retries", () => {
     const old = new Date(Date.now() - 3600 * 1000 - 1000);
     await h.publish({ messageId: "m-expired", receivedAt: old, recipients: rcpts("gone@else.test"), body: inlineBody("x\r\n") });
     const events = await outcomes.waitFor("m-expired", hasComplete);
-    expect(events.map((e) => e.name)).toEqual(["msg:rcpt:defer", "msg:fail:delivery", "msg:complete"]);
+    expect(events.map((e) => e.name)).toEqual(["msg:host:defer", "msg:rcpt:host:defer", "msg:rcpt:defer", "msg:fail:delivery", "msg:complete"]);
+    expect(events[0]).toMatchObject({ deferErrstr: "Connection refused", deliveryIp: "127.0.0.1" });
+    events.splice(0, 2);
     expect(events[0]).toMatchObject({ deferErrno: os.constants.errno.ECONNREFUSED, deferErrstr: "Connection refused", routerName: "route:*" });
     expect(events[1]?.deferErrstr).toBe("retry time exceeded: Connection refused");
   });

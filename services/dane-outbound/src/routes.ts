@@ -1,12 +1,14 @@
 /**
  * Static routes: recipient domain -> where to deliver. Pure.
- * `maildir:<dir>`, `smtp:<host>:<port>`, `lmtp:<host>:<port>`; key "*" is the default.
+ * `maildir:<dir>`, `smtp:<host>:<port>`, `lmtp:<host>:<port>`, `mx` (MX lookup of the
+ * recipient domain, port `smtp_port`); key "*" is the default.
  */
-export const RouteKind = { Maildir: "maildir", Smtp: "smtp", Lmtp: "lmtp" } as const;
+export const RouteKind = { Maildir: "maildir", Smtp: "smtp", Lmtp: "lmtp", Mx: "mx" } as const;
 export type RouteKind = (typeof RouteKind)[keyof typeof RouteKind];
 
 export type Route =
   | { kind: typeof RouteKind.Maildir; dir: string; spec: string }
+  | { kind: typeof RouteKind.Mx; spec: string }
   | { kind: typeof RouteKind.Smtp | typeof RouteKind.Lmtp; host: string; port: number; spec: string };
 
 const HOST_PORT = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/;
@@ -28,9 +30,10 @@ export function parseRoute(spec: string): Route | { error: string } {
       return { kind: scheme, host: m[1] ?? m[2] ?? "", port, spec };
     }
     case "mx":
-      return { error: "route mx (MX lookup) is not available yet; use smtp:<host>:<port>, lmtp:<host>:<port> or maildir:<dir>" };
+      if (rest.length > 0) return { error: "expected mx (no argument; the port is smtp_port)" };
+      return { kind: RouteKind.Mx, spec };
     default:
-      return { error: "expected maildir:<dir>, smtp:<host>:<port> or lmtp:<host>:<port>" };
+      return { error: "expected mx, maildir:<dir>, smtp:<host>:<port> or lmtp:<host>:<port>" };
   }
 }
 

@@ -1,4 +1,5 @@
-import { attachBus, openKv, openSpool, type ObjectStore } from "@postern/bus";
+import { attachBus, openKv, openSpool, subjects, type ObjectStore } from "@postern/bus";
+import { createResolver } from "@postern/dns";
 import { OutcomesClient } from "@postern/proto";
 import { clientCredentials, type ServiceContext } from "@postern/service-kit";
 import { type Config } from "./config";
@@ -9,9 +10,11 @@ import { handleMail, type Disposition, type HandlerDeps } from "./handle-mail";
 import { maildirTransport } from "./maildir";
 import { outcomesRecorder } from "./outcomes";
 import { parseRoute, RouteKind, type Route } from "./routes";
-import { smtpTransport } from "./smtp-transport";
+import { Limiter } from "./limits";
+import { resolveHosts, type MxResolver } from "./mx";
+import { deliverToHosts, HostMemory, SessionPool, type SmtpClientOptions } from "./smtp-transport";
 import { StateStore } from "./state";
-import { type Transport } from "./types";
+import { Errno, type HostInfo, type RcptResult, type Transport } from "./types";
 
 /** How long shutdown waits for in-flight deliveries before draining NATS anyway. */
 const SHUTDOWN_GRACE_MS = 20_000;
@@ -26,29 +29,75 @@ function routeTable(routes: Record<string, string>): Map<string, Route> {
   return table;
 }
 
-function transportFactory(cfg: Config["dane_outbound"]): HandlerDeps["transportFor"] {
+/** Exim-style host pattern: "*", "*.suffix", or an exact name or IP (case-insensitive). */
+export function hostMatcher(patterns: readonly string[]): (h: HostInfo) => boolean {
+  const ps = patterns.map((p) => p.toLowerCase());
+  return (h) => {
+    const name = h.name.toLowerCase();
+    return ps.some((p) => p === "*" || p === name || p === h.ip || (p.startsWith("*.") && name.endsWith(p.slice(1))));
+  };
+}
+
+export interface TransportParts {
+  pool: SessionPool;
+  transportFor: HandlerDeps["transportFor"];
+}
+
+/** Transports by route, sharing one session pool, host memory and the per-host / per-domain limits. */
+export function transportFactory(cfg: Config["dane_outbound"], resolver: MxResolver | undefined): TransportParts {
+  const pool = new SessionPool(cfg.connection_idle_ms, cfg.connection_max_messages);
+  const base = {
+    heloName: cfg.helo_name,
+    connectTimeoutMs: cfg.connect_timeout_ms,
+    commandTimeoutMs: cfg.command_timeout_ms,
+    tls: cfg.tls,
+    tryPrdr: hostMatcher(cfg.hosts_try_prdr),
+    pool,
+    hostLimit: new Limiter(cfg.max_connections_per_host),
+    hostMemory: new HostMemory(cfg.host_down_seconds * 1000),
+  };
+  const smtp: SmtpClientOptions = { ...base, lmtp: false };
+  const lmtp: SmtpClientOptions = { ...base, lmtp: true };
+  const domains = new Limiter(cfg.max_parallel_per_domain);
+  const limited =
+    (deliver: Transport): Transport =>
+    async (job) => {
+      const release = await domains.acquire(job.domain ?? "");
+      try {
+        return await deliver(job);
+      } finally {
+        release();
+      }
+    };
+  const mx: Transport = async (job) => {
+    const domain = job.domain ?? "";
+    const all = (r: RcptResult): RcptResult[] => job.recipients.map(() => r);
+    if (!resolver) return all({ status: "deferred", errno: Errno.DnsDefer, errstr: "no resolver", dnsFail: true });
+    const found = await resolveHosts(resolver, domain, { families: cfg.ip_families });
+    if (found.kind === "fail") return all({ status: "failed", errno: Errno.NoRouter, errstr: found.errstr });
+    if (found.kind === "defer") return all({ status: "deferred", errno: Errno.DnsDefer, errstr: found.errstr, dnsFail: true });
+    return deliverToHosts(
+      found.hosts.map((h) => ({ name: h.name, ip: h.ip, port: cfg.smtp_port })),
+      job,
+      smtp,
+    );
+  };
   const cache = new Map<string, { name: string; deliver: Transport }>();
-  return (route) => {
+  const transportFor: HandlerDeps["transportFor"] = (route) => {
     let t = cache.get(route.spec);
     if (!t) {
-      t =
-        route.kind === RouteKind.Maildir
-          ? { name: "maildir", deliver: maildirTransport(route.dir) }
-          : {
-              name: route.kind,
-              deliver: smtpTransport({
-                host: route.host,
-                port: route.port,
-                lmtp: route.kind === RouteKind.Lmtp,
-                heloName: cfg.helo_name,
-                connectTimeoutMs: cfg.connect_timeout_ms,
-                commandTimeoutMs: cfg.command_timeout_ms,
-              }),
-            };
+      if (route.kind === RouteKind.Maildir) t = { name: "maildir", deliver: maildirTransport(route.dir) };
+      else if (route.kind === RouteKind.Mx) t = { name: "smtp", deliver: limited(mx) };
+      else {
+        const host: HostInfo = { name: route.host, ip: /^[0-9.]+$|:/.test(route.host) ? route.host : "", port: route.port };
+        const o = route.kind === RouteKind.Lmtp ? lmtp : smtp;
+        t = { name: route.kind, deliver: limited((job) => deliverToHosts([host], job, o)) };
+      }
       cache.set(route.spec, t);
     }
     return t;
   };
+  return { pool, transportFor };
 }
 
 /** Applies the handler's decision to the JetStream message; state is removed only after a confirmed ack. */
@@ -74,6 +123,16 @@ export async function startDaneOutbound(ctx: ServiceContext<Config>): Promise<vo
   const outcomes = new OutcomesClient(cfg.delivery_events.address, clientCredentials(cfg.delivery_events.tls));
   ctx.shutdown.add("delivery-events client", () => outcomes.close());
   const store = new StateStore(await openKv(bus, "delivery-state"));
+  const usesMx = Object.values(cfg.routes).some((r) => r === "mx");
+  const resolver = usesMx
+    ? createResolver({
+        servers: cfg.dns.servers.length > 0 ? cfg.dns.servers : undefined,
+        timeoutMs: cfg.dns.timeout_ms,
+        attempts: cfg.dns.attempts,
+      })
+    : undefined;
+  const transports = transportFactory(cfg, resolver);
+  ctx.shutdown.add("idle SMTP sessions", () => transports.pool.closeAll());
   let spool: Promise<ObjectStore> | undefined;
   const deps: HandlerDeps = {
     store,
@@ -86,7 +145,11 @@ export async function startDaneOutbound(ctx: ServiceContext<Config>): Promise<vo
     },
     record: outcomesRecorder(outcomes, cfg.delivery_events.deadline_ms),
     routes: routeTable(cfg.routes),
-    transportFor: transportFactory(cfg),
+    transportFor: transports.transportFor,
+    publishMail: async (data, msgId) => {
+      await bus.js.publish(subjects.mailQueued, data, { msgID: msgId });
+    },
+    bounce: { enabled: cfg.bounces, dsnInfo: cfg.dsn_info, reportingMta: cfg.helo_name, returnSizeLimit: cfg.bounce_return_size_limit },
     retry: cfg.retry,
     reportRetryMs: cfg.report_retry_seconds * 1000,
     logger: log,

@@ -1,5 +1,6 @@
 import net from "node:net";
 import os from "node:os";
+import tls from "node:tls";
 import { ReplyParser, type SmtpReply } from "@postern/smtp";
 import { SmtpSessionError } from "./errors";
 import { Errno } from "./types";
@@ -13,8 +14,12 @@ export class SmtpConnection {
   private waiter: { resolve: (r: SmtpReply) => void; reject: (e: Error) => void } | undefined;
   private failure: Error | undefined;
 
-  private constructor(private readonly socket: net.Socket) {
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+  private socket: net.Socket;
+  private readonly onChunk = (chunk: Buffer): void => this.onData(chunk);
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.on("data", this.onChunk);
     socket.on("error", (err: NodeJS.ErrnoException) => {
       this.fail(new SmtpSessionError(errnoOf(err), `connection error: ${err.message}`, { cause: err }));
     });
@@ -44,6 +49,45 @@ export class SmtpConnection {
 
   get remoteAddress(): string {
     return this.socket.remoteAddress ?? "";
+  }
+
+  /** False once the connection failed or closed (a pooled session that the server dropped). */
+  get alive(): boolean {
+    return this.failure === undefined && !this.socket.destroyed;
+  }
+
+  /** The TLS socket after startTls (certificate, protocol, cipher for logs and DANE checks). */
+  get tlsSocket(): tls.TLSSocket | undefined {
+    return this.socket instanceof tls.TLSSocket ? this.socket : undefined;
+  }
+
+  /**
+   * Upgrades the connection after the server's 220 to STARTTLS (RFC 3207). Replies buffered
+   * before the handshake are discarded (a server must not pipeline past 220: RFC 3207 5).
+   */
+  startTls(options: tls.ConnectionOptions, timeoutMs: number): Promise<tls.TLSSocket> {
+    const plain = this.socket;
+    plain.off("data", this.onChunk);
+    this.replies.length = 0;
+    return new Promise((resolve, reject) => {
+      const secure = tls.connect({ ...options, socket: plain });
+      const timer = setTimeout(() => {
+        secure.destroy();
+        reject(new SmtpSessionError(ETIMEDOUT, "TLS handshake timed out"));
+      }, timeoutMs);
+      secure.once("error", (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(new SmtpSessionError(errnoOf(err), `TLS session: ${err.message}`, { cause: err }));
+      });
+      secure.once("secureConnect", () => {
+        clearTimeout(timer);
+        secure.removeAllListeners("error");
+        this.socket = secure;
+        secure.on("data", this.onChunk);
+        secure.on("error", (err: NodeJS.ErrnoException) => this.fail(new SmtpSessionError(errnoOf(err), `connection error: ${err.message}`, { cause: err })));
+        resolve(secure);
+      });
+    });
   }
 
   /** Writes and waits until the data is handed to the kernel (back-pressure). */

@@ -23,6 +23,8 @@ const stateSchema = z.object({
   rcpts: z.record(z.string(), rcptStateSchema),
   outbox: z.array(z.unknown()),
   complete: z.boolean(),
+  /** Bounces built but not yet published to MAIL: JetStream msg id and the encoded MailRecord (base64). */
+  dsn_pending: z.array(z.object({ id: z.string(), data: z.string() })).optional(),
 });
 export type RcptState = z.infer<typeof rcptStateSchema>;
 export type DeliveryState = z.infer<typeof stateSchema>;

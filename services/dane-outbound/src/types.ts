@@ -7,6 +7,8 @@ export interface Target {
   /** Lower-cased domain. */
   domain: string;
   notify: readonly string[];
+  /** RFC 3461 ORCPT as received ("rfc822;addr"), empty when none. */
+  orcpt?: string;
 }
 
 /** The host a delivery talked to (smtp/lmtp). */
@@ -16,10 +18,32 @@ export interface HostInfo {
   port: number;
 }
 
+/** What the remote MTA said about itself (Exim's DSN_INFO): the banner and the first line of the EHLO/HELO reply. */
+export interface RemoteInfo {
+  greeting?: string;
+  heloResponse?: string;
+}
+
+/** One host that deferred this recipient before the final result (msg:host:defer / msg:rcpt:host:defer). */
+export interface HostDefer {
+  host: HostInfo;
+  errno: number;
+  errstr: string;
+  /** "host": the whole host failed (connect, greeting, time-out, closed); "rcpt": this recipient was deferred there. */
+  level: "host" | "rcpt";
+}
+
+interface ResultExtras {
+  host?: HostInfo;
+  remote?: RemoteInfo;
+  /** Hosts tried earlier in this attempt that deferred. */
+  tried?: HostDefer[];
+}
+
 export type RcptResult =
-  | { status: "delivered"; confirmation: string; host?: HostInfo }
-  | { status: "deferred"; errno: number; errstr: string; host?: HostInfo }
-  | { status: "failed"; errno: number; errstr: string; host?: HostInfo; internal?: boolean };
+  | ({ status: "delivered"; confirmation: string } & ResultExtras)
+  | ({ status: "deferred"; errno: number; errstr: string; dnsFail?: boolean } & ResultExtras)
+  | ({ status: "failed"; errno: number; errstr: string; internal?: boolean } & ResultExtras);
 
 /** What a transport needs to deliver one message to a group of recipients. */
 export interface DeliveryJob {
@@ -31,6 +55,8 @@ export interface DeliveryJob {
   dsnRet: "FULL" | "HDRS" | undefined;
   dsnEnvid: string;
   recipients: readonly Target[];
+  /** Lower-cased recipient domain of the group (per-domain limits, MX lookup). */
+  domain?: string;
   /** Keeps the JetStream message alive during long deliveries. */
   working(): void;
 }
@@ -48,4 +74,6 @@ export const Errno = {
   Data4xx: -46,
   Utf8Fwd: -49,
   NoRouter: -52,
+  /** DNS lookup of the routing domain failed temporarily (Exim ERRNO_... via host_find_failed). */
+  DnsDefer: -100,
 } as const;
