@@ -1,0 +1,108 @@
+/**
+ * The resolver wrapper every DMARC query goes through: a per-evaluation cache
+ * (tree walks for one message share most names), a cap on queries, an
+ * optional deadline, and the mapping of DNS outcomes to "record / none /
+ * error". Limits live here, not in the discovery code (as libspf's LimitedDns).
+ */
+import { type DmarcDns, type DmarcQueryType } from "./dns";
+import { DmarcDnsError, DmarcInternalError, DmarcLimitError, dmarcLimitKinds } from "./errors";
+import { type DmarcRecord, isDmarcRecord, parseRecord } from "./record";
+
+export type RecordLookup =
+  | { readonly kind: "record"; readonly record: DmarcRecord }
+  | { readonly kind: "none" }
+  /** more than one DMARC record at the name */
+  | { readonly kind: "multiple" }
+  /** one DMARC record whose tag-list is invalid */
+  | { readonly kind: "invalid"; readonly reason: string };
+
+export interface LookupLimits {
+  /** queries per evaluation (the tree walk itself is capped at 8 by construction) */
+  readonly maxQueries: number;
+  /** tree walks for relaxed alignment per message (RFC 9989 mode) */
+  readonly maxAlignmentWalks: number;
+}
+
+export const defaultLookupLimits: LookupLimits = { maxQueries: 64, maxAlignmentWalks: 10 };
+
+export interface QueryLog {
+  readonly type: DmarcQueryType;
+  readonly name: string;
+}
+
+function validName(name: string): boolean {
+  return name.length <= 253 && name.split(".").every((l) => l.length > 0 && l.length <= 63);
+}
+
+export class DmarcLookup {
+  private readonly records = new Map<string, Promise<RecordLookup>>();
+  private readonly existence = new Map<string, Promise<boolean>>();
+  readonly queries: QueryLog[] = [];
+
+  constructor(
+    private readonly dns: DmarcDns,
+    private readonly limits: LookupLimits = defaultLookupLimits,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  private async query<T>(type: DmarcQueryType, name: string, run: () => Promise<T>): Promise<T> {
+    if (this.signal?.aborted) throw new DmarcLimitError(dmarcLimitKinds.deadline, "DMARC check deadline reached");
+    if (this.queries.length >= this.limits.maxQueries) throw new DmarcLimitError(dmarcLimitKinds.queries, `more than ${this.limits.maxQueries} DNS queries`);
+    this.queries.push({ type, name });
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof DmarcDnsError || err instanceof DmarcLimitError) throw err;
+      throw new DmarcInternalError(`resolver failed for ${name} ${type}`, { cause: err });
+    }
+  }
+
+  /** The DMARC record at _dmarc.<domain>. Throws DmarcDnsError on SERVFAIL/timeout. */
+  record(domain: string): Promise<RecordLookup> {
+    let p = this.records.get(domain);
+    if (p === undefined) {
+      p = this.fetchRecord(domain);
+      this.records.set(domain, p);
+    }
+    return p;
+  }
+
+  private async fetchRecord(domain: string): Promise<RecordLookup> {
+    const name = `_dmarc.${domain}`;
+    if (!validName(name)) return { kind: "none" };
+    return this.query("TXT", name, async () => {
+      const outcome = await this.dns.txt(name);
+      switch (outcome.kind) {
+        case "nxdomain":
+        case "nodata":
+          return { kind: "none" };
+        case "servfail":
+        case "timeout":
+          throw new DmarcDnsError(name, "TXT", outcome.kind);
+        case "answer": {
+          const texts = outcome.records.map((strings) => strings.join("").trim()).filter(isDmarcRecord);
+          if (texts.length === 0) return { kind: "none" };
+          if (texts.length > 1) return { kind: "multiple" };
+          const parsed = parseRecord(texts[0] as string);
+          return parsed.ok ? { kind: "record", record: parsed.record } : { kind: "invalid", reason: parsed.reason };
+        }
+      }
+    });
+  }
+
+  /** Whether a domain exists: only NXDOMAIN says it does not (RFC 9989 `np`, RFC 8020). */
+  exists(domain: string): Promise<boolean> {
+    let p = this.existence.get(domain);
+    if (p === undefined) {
+      p = validName(domain)
+        ? this.query("A", domain, async () => {
+            const outcome = await this.dns.a(domain);
+            if (outcome.kind === "servfail" || outcome.kind === "timeout") throw new DmarcDnsError(domain, "A", outcome.kind);
+            return outcome.kind !== "nxdomain";
+          })
+        : Promise.resolve(false);
+      this.existence.set(domain, p);
+    }
+    return p;
+  }
+}
