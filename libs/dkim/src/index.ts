@@ -41,3 +41,9 @@ export {
 export { DkimError, type DkimErrorCode, dkimErrorCodes, DkimOptionsError, DkimSignError, DkimVerifyError } from "./errors";
 export { dkimAuthResults, verifyMessage } from "./verify";
 export { DEFAULT_SIGNED_HEADERS, signMessage, signStream } from "./sign";
+export { DkimSigner } from "./sign";
+export { parseTagList, type Tag, type TagListParse } from "./tags";
+export { type DkimKey, parseKeyRecord, type KeyParse } from "./key";
+export { type ParsedSignature, parseSignature, type SignatureParse } from "./signature";
+export { createDkimZone, type DkimZone, type DkimZoneEntry, type DkimZoneRecord } from "./testing/zone";
+export { DEFAULT_CLOCK_SKEW, DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_SIGNATURES, DEFAULT_MIN_RSA_BITS } from "./verify";

@@ -3,6 +3,7 @@
  * and results, signing options. Kept in one file so that consumers (libs/dmarc,
  * services/dmarc, dane-outbound) depend on a small, stable surface.
  */
+import type { KeyObject } from "node:crypto";
 import type { DkimErrorCode } from "./errors";
 
 /**
@@ -45,9 +46,9 @@ export type CanonicalizationPair = `${Canonicalization}/${Canonicalization}`;
  * - fail: the signature or the body hash did not verify.
  * - neutral: could not be evaluated for a reason that is not an error of the
  *   signer's DNS or syntax (expired, timestamp in the future, signature limit).
- * - policy: verified or verifiable, but not acceptable here: rsa-sha1 without
- *   `allowSha1` (RFC 8301), RSA key below `minRsaBits`, key in testing mode is
- *   NOT policy (it is reported with `testing: true`).
+ * - policy: not acceptable here whatever the cryptography says: rsa-sha1
+ *   without `allowSha1` (RFC 8301), an RSA key below `minRsaBits`. (A key in
+ *   testing mode, t=y, is not policy: it is reported with `testing: true`.)
  * - temperror: the key lookup failed temporarily (timeout, SERVFAIL).
  * - permerror: malformed signature, missing/revoked/unusable key, bad key record.
  * - none: not used for a signature; `dkimAuthResults([])` gives `dkim=none`.
@@ -109,7 +110,7 @@ export interface VerifyOptions {
   readonly maxSignatures?: number;
   /** Header section larger than this gives one permerror result. Default 1 MiB. */
   readonly maxHeaderBytes?: number;
-  /** Seconds t= may lie in the future before the signature is `neutral`. Default 900. */
+  /** Seconds t= may lie in the future before the signature is `neutral`. Default 36000 (10 hours, as dkimpy). */
   readonly clockSkew?: number;
   /** Aborting makes pending key lookups temperror. */
   readonly signal?: AbortSignal;
@@ -124,7 +125,7 @@ export interface SignOptions {
   /** s= */
   readonly selector: string;
   /** PEM (PKCS#8, PKCS#1 for RSA), a KeyObject, or for Ed25519 the raw 32-byte seed as base64 (dkimpy's format). */
-  readonly privateKey: import("node:crypto").KeyObject | string | Buffer;
+  readonly privateKey: KeyObject | string | Buffer;
   /** Default: from the key type (RSA → rsa-sha256, Ed25519 → ed25519-sha256). */
   readonly algorithm?: DkimSignAlgorithm;
   /** Default relaxed/relaxed. */
