@@ -5,12 +5,13 @@
 #   haproxy openssl (interop tests: PROXY headers from real HAProxy)
 #   nsd unbound ldnsutils (resolver tests against real DNS servers)
 #   postgresql (the delivery-events Postgres sink, started by the tests themselves)
+#   docker-compose (pnpm validate:deploy: `docker-compose config -q` checks docker-compose.yml without an engine)
 #   pnpm 10 (pnpm 11 needs Node 22; see ../docs/adr/0001-foundation.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PNPM_VERSION=10.34.9
-APT_PACKAGES=(nats-server redis-server swaks protobuf-compiler libprotobuf-dev haproxy openssl nsd unbound ldnsutils postgresql)
+APT_PACKAGES=(nats-server redis-server swaks protobuf-compiler libprotobuf-dev haproxy openssl nsd unbound ldnsutils postgresql docker-compose)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
