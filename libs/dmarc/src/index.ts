@@ -86,3 +86,4 @@ export {
 export { buildFailureReport, type FailureReportFacts, type FailureReportOptions, MAX_REPORTED_HEADERS, wantsFailureReport } from "./failure";
 export { verifyReportUris } from "./report-uris";
 export { createDmarcZone, type DmarcZone, type ZoneDmarcDns, type ZoneName } from "./testing/zone";
+export { aggregateSchemaPath, validateAggregateXml } from "./testing/xsd";
