@@ -116,6 +116,12 @@ export interface DmarcVerdict {
   /** $dmarc_ar_header */
   arHeader: string;
   dkim: DkimSignatureResult[];
+  /** the dmarc= result of Authentication-Results: pass, fail, none, temperror */
+  result: string;
+  /** the RFC5322.From domain ("" when there is none) */
+  authorDomain: string;
+  /** rfc7489 or rfc9989 */
+  mode: string;
 }
 
 export interface DkimSignatureResult {
@@ -268,7 +274,18 @@ export const DmarcCheckRequest: MessageFns<DmarcCheckRequest> = {
 };
 
 function createBaseDmarcVerdict(): DmarcVerdict {
-  return { txnId: "", status: 0, statusText: "", usedDomain: "", domainPolicy: "", arHeader: "", dkim: [] };
+  return {
+    txnId: "",
+    status: 0,
+    statusText: "",
+    usedDomain: "",
+    domainPolicy: "",
+    arHeader: "",
+    dkim: [],
+    result: "",
+    authorDomain: "",
+    mode: "",
+  };
 }
 
 export const DmarcVerdict: MessageFns<DmarcVerdict> = {
@@ -293,6 +310,15 @@ export const DmarcVerdict: MessageFns<DmarcVerdict> = {
     }
     for (const v of message.dkim) {
       DkimSignatureResult.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.result !== "") {
+      writer.uint32(66).string(message.result);
+    }
+    if (message.authorDomain !== "") {
+      writer.uint32(74).string(message.authorDomain);
+    }
+    if (message.mode !== "") {
+      writer.uint32(82).string(message.mode);
     }
     return writer;
   },
@@ -366,6 +392,30 @@ export const DmarcVerdict: MessageFns<DmarcVerdict> = {
             message.dkim.push(DkimSignatureResult.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.result = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.authorDomain = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -409,6 +459,13 @@ export const DmarcVerdict: MessageFns<DmarcVerdict> = {
       dkim: globalThis.Array.isArray(object?.dkim)
         ? object.dkim.map((e: any) => DkimSignatureResult.fromJSON(e))
         : [],
+      result: isSet(object.result) ? globalThis.String(object.result) : "",
+      authorDomain: isSet(object.authorDomain)
+        ? globalThis.String(object.authorDomain)
+        : isSet(object.author_domain)
+        ? globalThis.String(object.author_domain)
+        : "",
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
     };
   },
 
@@ -435,6 +492,15 @@ export const DmarcVerdict: MessageFns<DmarcVerdict> = {
     if (message.dkim?.length) {
       obj.dkim = message.dkim.map((e) => DkimSignatureResult.toJSON(e));
     }
+    if (message.result !== "") {
+      obj.result = message.result;
+    }
+    if (message.authorDomain !== "") {
+      obj.authorDomain = message.authorDomain;
+    }
+    if (message.mode !== "") {
+      obj.mode = message.mode;
+    }
     return obj;
   },
 
@@ -450,6 +516,9 @@ export const DmarcVerdict: MessageFns<DmarcVerdict> = {
     message.domainPolicy = object.domainPolicy ?? "";
     message.arHeader = object.arHeader ?? "";
     message.dkim = object.dkim?.map((e) => DkimSignatureResult.fromPartial(e)) || [];
+    message.result = object.result ?? "";
+    message.authorDomain = object.authorDomain ?? "";
+    message.mode = object.mode ?? "";
     return message;
   },
 };

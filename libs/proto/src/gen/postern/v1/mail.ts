@@ -95,6 +95,13 @@ export interface MailRecord {
   receivedBy: string;
   /** Number of delivery attempts already made (set by dane-outbound on reschedule). */
   attempt: number;
+  /**
+   * DMARC as the edge applied it: $dmarc_status ("" when not evaluated), and
+   * whether the message was accepted under a quarantine disposition (so
+   * delivery can file it apart; the message also carries a header saying so).
+   */
+  dmarcStatus: string;
+  quarantine: boolean;
 }
 
 function createBaseRecipient(): Recipient {
@@ -363,6 +370,8 @@ function createBaseMailRecord(): MailRecord {
     bodyType: "",
     receivedBy: "",
     attempt: 0,
+    dmarcStatus: "",
+    quarantine: false,
   };
 }
 
@@ -403,6 +412,12 @@ export const MailRecord: MessageFns<MailRecord> = {
     }
     if (message.attempt !== 0) {
       writer.uint32(96).uint32(message.attempt);
+    }
+    if (message.dmarcStatus !== "") {
+      writer.uint32(106).string(message.dmarcStatus);
+    }
+    if (message.quarantine !== false) {
+      writer.uint32(112).bool(message.quarantine);
     }
     return writer;
   },
@@ -516,6 +531,22 @@ export const MailRecord: MessageFns<MailRecord> = {
             message.attempt = reader.uint32();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.dmarcStatus = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.quarantine = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -568,6 +599,12 @@ export const MailRecord: MessageFns<MailRecord> = {
         ? globalThis.String(object.received_by)
         : "",
       attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      dmarcStatus: isSet(object.dmarcStatus)
+        ? globalThis.String(object.dmarcStatus)
+        : isSet(object.dmarc_status)
+        ? globalThis.String(object.dmarc_status)
+        : "",
+      quarantine: isSet(object.quarantine) ? globalThis.Boolean(object.quarantine) : false,
     };
   },
 
@@ -609,6 +646,12 @@ export const MailRecord: MessageFns<MailRecord> = {
     if (message.attempt !== 0) {
       obj.attempt = Math.round(message.attempt);
     }
+    if (message.dmarcStatus !== "") {
+      obj.dmarcStatus = message.dmarcStatus;
+    }
+    if (message.quarantine !== false) {
+      obj.quarantine = message.quarantine;
+    }
     return obj;
   },
 
@@ -631,6 +674,8 @@ export const MailRecord: MessageFns<MailRecord> = {
     message.bodyType = object.bodyType ?? "";
     message.receivedBy = object.receivedBy ?? "";
     message.attempt = object.attempt ?? 0;
+    message.dmarcStatus = object.dmarcStatus ?? "";
+    message.quarantine = object.quarantine ?? false;
     return message;
   },
 };
