@@ -73,6 +73,8 @@ export abstract class SessionState {
   protected sasl: SaslExchange | null = null;
   protected queued: SmtpEvent[] = [];
   protected out: string[] = [];
+  /** octets queued in `out` (see outputFull) */
+  protected outBytes = 0;
   /** output entries that answer adapter decisions: never withdrawn by a synchronisation failure */
   protected committed = 0;
   protected awaitingType: PendingType | null = null;
@@ -118,6 +120,12 @@ export abstract class SessionState {
   get inData(): boolean { return this.mode === "data" || this.mode === "chunk"; }
   /** octets fed but not consumed yet */
   get bufferedBytes(): number { return this.input.buffered; }
+  /**
+   * next() stopped parsing because maxOutputBuffer octets of replies are
+   * queued: take the output (write it, wait for the socket to drain), then
+   * call next() again before reading more.
+   */
+  get outputFull(): boolean { return this.outBytes >= this.options.maxOutputBuffer && !this.isClosed; }
   /** TLS is active (tlsActive option, or after tlsStarted()) */
   get tls(): boolean { return this.tlsOn; }
   /** STARTTLS was answered 220: write the output, start the TLS handshake, then call tlsStarted() */
@@ -134,7 +142,9 @@ export abstract class SessionState {
   }
 
   protected push(reply: Reply): void {
-    this.out.push(formatServerReply(reply));
+    const s = formatServerReply(reply);
+    this.out.push(s);
+    this.outBytes += s.length;
   }
 
   protected paramContext(): ParamContext {
@@ -175,6 +185,7 @@ export abstract class SessionState {
   protected syncFailure(v: SyncViolation, sample: Buffer, outMark = this.out.length): SmtpEvent {
     const keep = Math.max(Math.min(outMark, this.out.length), this.committed);
     this.out.length = keep;
+    this.outBytes = this.out.reduce((n, s) => n + s.length, 0);
     this.push(replies.syncError);
     this.isClosed = true;
     this.deferredViolation = null;

@@ -24,7 +24,11 @@
  * - DATA and BDAT content: nothing; body events are views of the fed chunk;
  * - after STARTTLS is accepted: nothing; input is counted and dropped, with a
  *   201-octet sample for the log;
- * - output: the replies to commands already parsed, until takeOutput().
+ * - output: the replies to commands already parsed, until takeOutput(); at
+ *   most maxOutputBuffer octets (64 KiB) plus one reply: past that, next()
+ *   parses nothing more until the output is taken (outputFull), so a burst
+ *   of pipelined commands with long replies (HELP, EHLO) cannot make one
+ *   read produce megabytes of replies.
  */
 import { BdatBody } from "./bdat";
 import { commandTable, isForbiddenVerb, notImplementedVerbs, type CommandSpec, type Outcome } from "./commands";
@@ -76,7 +80,11 @@ export class SmtpServerSession extends SessionContent {
     for (;;) {
       const q = this.queued.shift();
       if (q !== undefined) return q;
-      if (this.isClosed || this.awaitingType !== null) return null;
+      if (this.isClosed) {
+        this.input.clear(); // nothing more is parsed: let the last read go
+        return null;
+      }
+      if (this.awaitingType !== null || this.outBytes >= this.options.maxOutputBuffer) return null;
       const ev = this.step();
       if (ev !== undefined) return ev;
     }
@@ -125,7 +133,9 @@ export class SmtpServerSession extends SessionContent {
     if (problem !== null) throw new SmtpStateError(`respondPrdr(): ${problem}`, "prdrEnd");
     this.awaitingType = null;
     this.resetTransaction();
-    this.out.push(formatPrdrResponse(replies.prdrStart, recipientReplies, final));
+    const text = formatPrdrResponse(replies.prdrStart, recipientReplies, final);
+    this.out.push(text);
+    this.outBytes += text.length;
     this.afterAnswer(true);
   }
 
@@ -161,6 +171,7 @@ export class SmtpServerSession extends SessionContent {
   takeOutput(): string {
     const s = this.out.join("");
     this.out = [];
+    this.outBytes = 0;
     this.committed = 0;
     this.sync.taken(this.awaitingType !== null);
     return s;

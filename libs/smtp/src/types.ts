@@ -186,6 +186,8 @@ export interface SessionOptions {
   readonly maxAuthLine?: number;
   /** PRDR (draft-hall-prdr-00); default false */
   readonly prdr?: boolean;
+  /** octets of queued replies past which next() stops parsing until takeOutput() (outputFull); default 65536 */
+  readonly maxOutputBuffer?: number;
 }
 
 export interface ResolvedOptions {
@@ -205,4 +207,5 @@ export interface ResolvedOptions {
   readonly allowInsecureAuth: boolean;
   readonly maxAuthLine: number;
   readonly prdr: boolean;
+  readonly maxOutputBuffer: number;
 }

@@ -108,6 +108,8 @@ export class SmtpConnection {
   private spfCounted = false;
   private busy = false;
   private peerEnded = false;
+  /** input is left to parse once the replies are written (outputFull) */
+  private parsePending = false;
   private closing = false;
   private ending = false;
   /** a final reply requested while a pump was running */
@@ -286,6 +288,7 @@ export class SmtpConnection {
 
   private async pump(): Promise<void> {
     this.busy = true;
+    this.parsePending = false;
     this.socket.pause();
     let progress = false;
     try {
@@ -299,14 +302,19 @@ export class SmtpConnection {
     }
     if (this.abortReply !== undefined) this.session.abort(this.abortReply);
     else if (this.closing && this.quiet) this.session.abort(replies.shuttingDown(this.deps.config.hostname));
+    // the engine stopped parsing at maxOutputBuffer octets of replies: write them, then parse on before reading more
+    const more = this.session.outputFull;
     this.flush();
     // an event (a complete command, content read) restarts the timeout; a partial command line does not. A timer
     // that fired while we were busy (waiting for NATS, Redis) starts again too
     if (progress || this.readTimer === undefined) this.armTimer();
     if (this.session.tlsPending) return this.startTls();
-    if (this.session.closed || this.peerEnded) return this.end();
-    if (this.socket.writableNeedDrain) this.socket.once("drain", () => this.socket.resume());
-    else this.socket.resume();
+    if (this.session.closed || (this.peerEnded && !more)) return this.end();
+    this.parsePending = more;
+    const go = more ? () => this.run() : () => this.socket.resume();
+    if (this.socket.writableNeedDrain) this.socket.once("drain", go);
+    else if (more) setImmediate(go);
+    else go();
   }
 
   private async handle(ev: SmtpEvent): Promise<void> {
@@ -568,7 +576,7 @@ export class SmtpConnection {
 
   private onPeerEnd(): void {
     this.peerEnded = true;
-    if (!this.busy) this.end();
+    if (!this.busy && !this.parsePending) this.end();
   }
 
   /** Sends a final reply and closes; while a pump runs, it does so after the current event. */

@@ -97,10 +97,15 @@ export function drive(reads: readonly Read[], options: SessionOptions, o: DriveO
   const tls: TlsStartResult[] = [];
   let output = "";
   const pump = (): void => {
-    for (let ev = s.next(); ev !== null; ev = s.next()) {
-      if (ev.type === "body") body.push(ev.chunk);
-      else events.push(ev);
-      decide(ev, s);
+    for (;;) {
+      for (let ev = s.next(); ev !== null; ev = s.next()) {
+        if (ev.type === "body") body.push(ev.chunk);
+        else events.push(ev);
+        decide(ev, s);
+      }
+      // as an adapter: write the replies, then go on parsing the same read
+      if (!s.outputFull) return;
+      output += s.takeOutput();
     }
   };
   reads.forEach((read, i) => {
