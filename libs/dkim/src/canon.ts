@@ -184,14 +184,15 @@ export class BodyCanonicalizer {
       let j = i;
       while (j < e && (chunk[j] === SP || chunk[j] === HTAB)) j++;
       if (j > i) {
-        if (this.lineHasContent) this.pendingSpace = true;
+        // Leading and inner runs become one SP; trailing ones vanish, so write it only when content follows.
+        this.pendingSpace = true;
         i = j;
         if (i >= e) break;
       }
       // a run of non-WSP
       while (j < e && chunk[j] !== SP && chunk[j] !== HTAB) j++;
       if (!this.lineHasContent) this.startContent();
-      else if (this.pendingSpace) {
+      if (this.pendingSpace) {
         // A single SP right before the run is already canonical: keep it in the slice.
         if (i - 1 >= s && chunk[i - 1] === SP && (i - 2 < s || (chunk[i - 2] !== SP && chunk[i - 2] !== HTAB)) && this.runChunk === chunk && this.runEnd === i - 1) {
           this.emit(chunk, i - 1, j);
