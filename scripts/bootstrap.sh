@@ -6,12 +6,13 @@
 #   nsd unbound ldnsutils (resolver tests against real DNS servers)
 #   postgresql (the delivery-events Postgres sink, started by the tests themselves)
 #   docker-compose (pnpm validate:deploy: `docker-compose config -q` checks docker-compose.yml without an engine)
+#   python3-dkim (dkimpy: libs/dkim's differential test signs and verifies with it)
 #   pnpm 10 (pnpm 11 needs Node 22; see ../docs/adr/0001-foundation.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PNPM_VERSION=10.34.9
-APT_PACKAGES=(nats-server redis-server swaks protobuf-compiler libprotobuf-dev haproxy openssl nsd unbound ldnsutils postgresql docker-compose)
+APT_PACKAGES=(nats-server redis-server swaks protobuf-compiler libprotobuf-dev haproxy openssl nsd unbound ldnsutils postgresql docker-compose python3-dkim)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
