@@ -3,6 +3,7 @@ import { natsConfigSchema } from "@postern/bus";
 import { grpcClientConfigSchema, hostPortSchema, httpConfigSchema, logConfigSchema } from "@postern/service-kit";
 import { z } from "zod";
 import { parseRoute } from "./routes";
+import { tlsPolicyConfigFields } from "./tls-policy";
 
 const DOMAIN_KEY = /^(?:\*|[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?)$/;
 
@@ -84,6 +85,8 @@ export const daneOutboundConfigSchema = z.strictObject({
   dsn_info: z.boolean().default(true),
   /** Bytes of the original message returned in a bounce (RET=FULL); beyond it only the headers. */
   bounce_return_size_limit: positiveInt.default(100 * 1024),
+  /** DANE (RFC 7672) and OCSP options: hosts_try_dane, hosts_require_dane, hosts_request_ocsp, hosts_require_ocsp ... */
+  ...tlsPolicyConfigFields,
 });
 
 export const configSchema = z.object({

@@ -1,3 +1,4 @@
+import { tlsLogPart } from "./tls-policy";
 import { type RcptResult } from "./types";
 
 export interface LogLineContext {
@@ -26,7 +27,7 @@ function quote(s: string): string {
 export function deliveryLogLine(ctx: LogLineContext, r: RcptResult): string {
   const rt = `R=${ctx.routerName}${ctx.transportName.length > 0 ? ` T=${ctx.transportName}` : ""}`;
   const head = `${ctx.messageId} ${r.status === "delivered" ? "=>" : r.status === "deferred" ? "==" : "**"} ${ctx.recipient} ${rt}`;
-  if (r.status === "delivered") return `${head}${hostPart(r)} C=${quote(r.confirmation)}`;
+  if (r.status === "delivered") return `${head}${hostPart(r)}${tlsLogPart(r.tls)} C=${quote(r.confirmation)}`;
   if (r.status === "deferred") return `${head}${hostPart(r)} defer (${r.errno}): ${r.errstr}`;
   return `${head}${hostPart(r)}: ${r.errstr}`;
 }

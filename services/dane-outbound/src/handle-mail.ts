@@ -4,7 +4,7 @@ import { deliverGroup, groupByDomain, loadBody, pendingTargets, retryDelayMs, ty
 import { deliveryLogLine } from "./delivery-log";
 import { logEvents, type OutboundMetrics } from "./diagnostics";
 import { buildDsn, wantsFailureDsn, type FailedRecipient } from "./dsn";
-import { completeEvent, dnsFailEvent, hostDeferEvent, outcomeEvent, type RecordFn } from "./outcomes";
+import { completeEvent, dnsFailEvent, hostDeferEvent, outcomeEvent, tlsFailEvent, type RecordFn } from "./outcomes";
 import { type Route } from "./routes";
 import { isFinal, type DeliveryState, type StateStore } from "./state";
 import { type RcptResult } from "./types";
@@ -150,6 +150,7 @@ async function attempt(
         if (d.level === "host" && !hostsSeen.has(key)) {
           hostsSeen.add(key);
           state.outbox.push(Event.toJSON(hostDeferEvent(ctx, d, seq)));
+          if (d.tlsFailure) state.outbox.push(Event.toJSON(tlsFailEvent(ctx, { ...d, tlsFailure: d.tlsFailure }, seq)));
         }
         state.outbox.push(Event.toJSON(hostDeferEvent(ctx, d, seq, target)));
       });

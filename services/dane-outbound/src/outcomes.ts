@@ -3,6 +3,7 @@ import { Event, type OutcomesClient } from "@postern/proto";
 import { unaryCall } from "@postern/service-kit";
 import { ReportError } from "./errors";
 import { eventId } from "./event-ids";
+import { tlsEventFields, tlsFailureFields } from "./tls-policy";
 import { type HostDefer, type RcptResult, type Target } from "./types";
 
 export const EventNames = {
@@ -53,7 +54,7 @@ export function outcomeEvent(ctx: EventContext, target: Target, result: RcptResu
     transportName: ctx.transportName,
     senderAddress: ctx.sender,
     host: HOST,
-    attributes: { attempt: String(ctx.attempt), recipient: target.address },
+    attributes: { attempt: String(ctx.attempt), recipient: target.address, ...tlsEventFields(result.tls), ...tlsFailureFields(result.tlsFailure) },
   });
 }
 
@@ -79,7 +80,17 @@ export function hostDeferEvent(ctx: EventContext, d: HostDefer, seq: number, tar
     transportName: ctx.transportName,
     senderAddress: ctx.sender,
     host: HOST,
-    attributes: { attempt: String(ctx.attempt), ...(target ? { recipient: target.address } : {}) },
+    attributes: { attempt: String(ctx.attempt), ...(target ? { recipient: target.address } : {}), ...tlsFailureFields(d.tlsFailure) },
+  });
+}
+
+/** dane:fail or tls:fail:connect for a host whose DANE / TLS / OCSP check deferred it (once per host and attempt). */
+export function tlsFailEvent(ctx: EventContext, d: HostDefer & { tlsFailure: NonNullable<HostDefer["tlsFailure"]> }, seq: number): Event {
+  const name = d.tlsFailure.event;
+  return Event.fromPartial({
+    ...hostDeferEvent(ctx, d, seq),
+    id: eventId(ctx.messageId, `host:${seq}:${d.host.ip}:${d.host.port}`, name, ctx.attempt),
+    name,
   });
 }
 

@@ -14,6 +14,7 @@ import { Limiter } from "./limits";
 import { resolveHosts, type MxResolver } from "./mx";
 import { deliverToHosts, HostMemory, SessionPool, type SmtpClientOptions } from "./smtp-transport";
 import { StateStore } from "./state";
+import { TlsPolicy } from "./tls-policy";
 import { Errno, type HostInfo, type RcptResult, type Transport } from "./types";
 
 /** How long shutdown waits for in-flight deliveries before draining NATS anyway. */
@@ -44,7 +45,7 @@ export interface TransportParts {
 }
 
 /** Transports by route, sharing one session pool, host memory and the per-host / per-domain limits. */
-export function transportFactory(cfg: Config["dane_outbound"], resolver: MxResolver | undefined): TransportParts {
+export function transportFactory(cfg: Config["dane_outbound"], resolver: MxResolver | undefined, tlsPolicy?: TlsPolicy): TransportParts {
   const pool = new SessionPool(cfg.connection_idle_ms, cfg.connection_max_messages);
   const base = {
     heloName: cfg.helo_name,
@@ -55,6 +56,7 @@ export function transportFactory(cfg: Config["dane_outbound"], resolver: MxResol
     pool,
     hostLimit: new Limiter(cfg.max_connections_per_host),
     hostMemory: new HostMemory(cfg.host_down_seconds * 1000),
+    ...(tlsPolicy ? { tlsPolicy } : {}),
   };
   const smtp: SmtpClientOptions = { ...base, lmtp: false };
   const lmtp: SmtpClientOptions = { ...base, lmtp: true };
@@ -79,7 +81,7 @@ export function transportFactory(cfg: Config["dane_outbound"], resolver: MxResol
     return deliverToHosts(
       found.hosts.map((h) => ({ name: h.name, ip: h.ip, port: cfg.smtp_port })),
       job,
-      smtp,
+      { ...smtp, viaMx: true },
     );
   };
   const cache = new Map<string, { name: string; deliver: Transport }>();
@@ -131,7 +133,13 @@ export async function startDaneOutbound(ctx: ServiceContext<Config>): Promise<vo
         attempts: cfg.dns.attempts,
       })
     : undefined;
-  const transports = transportFactory(cfg, resolver);
+  // DANE lookups need the AD bit of a validating resolver (dnssec_resolvers, else dns.servers).
+  const daneResolver =
+    cfg.dnssec_resolvers.length > 0
+      ? createResolver({ servers: cfg.dnssec_resolvers, timeoutMs: cfg.dns.timeout_ms, attempts: cfg.dns.attempts })
+      : (resolver ?? createResolver({ servers: cfg.dns.servers.length > 0 ? cfg.dns.servers : undefined, timeoutMs: cfg.dns.timeout_ms, attempts: cfg.dns.attempts }));
+  const tlsPolicy = new TlsPolicy(daneResolver, { ...cfg, daneForManualRoutes: cfg.dnssec_resolvers.length > 0 });
+  const transports = transportFactory(cfg, resolver, tlsPolicy);
   ctx.shutdown.add("idle SMTP sessions", () => transports.pool.closeAll());
   let spool: Promise<ObjectStore> | undefined;
   const deps: HandlerDeps = {

@@ -65,12 +65,14 @@ export class SmtpConnection {
    * Upgrades the connection after the server's 220 to STARTTLS (RFC 3207). Replies buffered
    * before the handshake are discarded (a server must not pipeline past 220: RFC 3207 5).
    */
-  startTls(options: tls.ConnectionOptions, timeoutMs: number): Promise<tls.TLSSocket> {
+  startTls(options: tls.ConnectionOptions, timeoutMs: number, onSocket?: (socket: tls.TLSSocket) => void): Promise<tls.TLSSocket> {
     const plain = this.socket;
     plain.off("data", this.onChunk);
     this.replies.length = 0;
     return new Promise((resolve, reject) => {
       const secure = tls.connect({ ...options, socket: plain });
+      // Before the handshake ends: the DANE/OCSP policy listens for the stapled response here.
+      onSocket?.(secure);
       const timer = setTimeout(() => {
         secure.destroy();
         reject(new SmtpSessionError(ETIMEDOUT, "TLS handshake timed out"));

@@ -26,6 +26,7 @@ import {
 import { SmtpSessionError } from "./errors";
 import { Limiter } from "./limits";
 import { SmtpConnection } from "./smtp-connection";
+import type { TlsFailure, TlsOutcome, TlsPlan, TlsPolicy } from "./tls-policy";
 import { Errno, type DeliveryJob, type HostDefer, type HostInfo, type RcptResult, type RemoteInfo } from "./types";
 
 export interface SmtpClientOptions {
@@ -42,6 +43,10 @@ export interface SmtpClientOptions {
   hostLimit: Limiter;
   /** Hosts that recently refused or timed out a connection are skipped until this says so. */
   hostMemory: HostMemory;
+  /** DANE (RFC 7672) and OCSP policy (tls-policy.ts); without it STARTTLS stays opportunistic and unauthenticated. */
+  tlsPolicy?: TlsPolicy;
+  /** The hosts come from an MX lookup of the recipient domain (its DNSSEC status counts for DANE). */
+  viaMx?: boolean;
 }
 
 const QUIT_TIMEOUT_MS = 5000;
@@ -62,6 +67,7 @@ export interface Session {
   remote: RemoteInfo;
   tls: boolean;
   transactions: number;
+  tlsOutcome?: TlsOutcome;
 }
 
 /** Idle sessions by host key, closed after idleMs (Postfix's connection cache, smtp_connection_cache_time_limit). */
@@ -159,6 +165,7 @@ type Deferred = Extract<RcptResult, { status: "deferred" }> & { hostLevel?: bool
 class Results {
   readonly list: Array<RcptResult | undefined>;
   remote: RemoteInfo = {};
+  tls: TlsOutcome | undefined;
   constructor(
     n: number,
     readonly host: HostInfo,
@@ -168,13 +175,13 @@ class Results {
   set(i: number, reply: SmtpReply, after: string, errno4xx: number, hostLevel = false): void {
     const kind = replyKind(reply);
     const text = formatReplyLine(reply);
-    const base = { host: this.host, remote: this.remote };
+    const base = { host: this.host, remote: this.remote, ...(this.tls ? { tls: this.tls } : {}) };
     if (kind === "positive") this.list[i] = { status: "delivered", confirmation: text, ...base };
     else if (kind === "transient") this.list[i] = { status: "deferred", errno: errno4xx, errstr: `SMTP error from remote mail server after ${after}: ${text}`, hostLevel, ...base } as Deferred;
     else this.list[i] = { status: "failed", errno: 0, errstr: `SMTP error from remote mail server after ${after}: ${text}`, ...base };
   }
   /** Gives every open recipient the same outcome. */
-  settleOpen(result: { status: "deferred" | "failed"; errno: number; errstr: string; hostLevel?: boolean }): void {
+  settleOpen(result: { status: "deferred" | "failed"; errno: number; errstr: string; hostLevel?: boolean; tlsFailure?: TlsFailure }): void {
     this.list.forEach((r, i) => {
       if (r === undefined) this.list[i] = { ...result, host: this.host, remote: this.remote };
     });
@@ -220,7 +227,12 @@ class SetupFailure {
     readonly errno: number,
     readonly errstr: string,
     readonly remote: RemoteInfo,
+    readonly tlsFailure?: TlsFailure,
   ) {}
+
+  static tls(f: TlsFailure, remote: RemoteInfo = {}): SetupFailure {
+    return new SetupFailure(f.errno, f.errstr, remote, f);
+  }
 }
 
 async function hello(conn: SmtpConnection, o: SmtpClientOptions, remote: RemoteInfo): Promise<EhloCapabilities | SmtpReply> {
@@ -238,7 +250,7 @@ async function hello(conn: SmtpConnection, o: SmtpClientOptions, remote: RemoteI
 }
 
 /** Connects, reads the greeting, says EHLO (HELO fallback), and STARTTLS when offered. */
-async function establish(host: HostInfo, o: SmtpClientOptions, useTls: boolean): Promise<Session | SetupFailure> {
+async function establish(host: HostInfo, o: SmtpClientOptions, useTls: boolean, plan?: TlsPlan): Promise<Session | SetupFailure> {
   const conn = await SmtpConnection.open(host.ip.length > 0 ? host.ip : host.name, host.port, o.connectTimeoutMs);
   const remote: RemoteInfo = {};
   const t = o.commandTimeoutMs;
@@ -252,20 +264,38 @@ async function establish(host: HostInfo, o: SmtpClientOptions, useTls: boolean):
     }
     let caps = await hello(conn, o, remote);
     let secured = false;
+    let tlsOutcome: TlsOutcome | undefined;
+    // DANE / hosts_require_ocsp: no STARTTLS means defer, never cleartext (RFC 7672 2.2).
+    const noTls = plan !== undefined && "keywords" in caps ? plan.afterEhlo(useTls && caps.startTls && !o.lmtp) : undefined;
+    if (noTls) {
+      conn.close();
+      return SetupFailure.tls(noTls, remote);
+    }
     if ("keywords" in caps && useTls && caps.startTls && !o.lmtp) {
       await conn.write(formatCommand("STARTTLS"));
       const go = await conn.readReply(t, "STARTTLS");
       if (replyKind(go) === "positive") {
-        await conn.startTls(tlsOptionsFor(resolved), t);
+        const socket = await conn.startTls(plan ? plan.tlsOptions(tlsOptionsFor(resolved)) : tlsOptionsFor(resolved), t, plan ? (s) => plan.attach(s) : undefined);
+        if (plan) {
+          const checked = plan.verify(socket);
+          if (checked.failure) {
+            conn.close();
+            return SetupFailure.tls(checked.failure, remote);
+          }
+          tlsOutcome = checked.outcome;
+        }
         secured = true;
         caps = await hello(conn, o, remote);
+      } else if (plan?.tlsMandatory === true) {
+        conn.close();
+        return SetupFailure.tls(plan.startTlsRefused(formatReplyLine(go)), remote);
       }
     }
     if (!("keywords" in caps)) {
       conn.close();
       return new SetupFailure(Errno.SmtpClosed, `SMTP error from remote mail server after ${o.lmtp ? "LHLO" : "EHLO/HELO"}: ${formatReplyLine(caps)}`, remote);
     }
-    return { conn, host: resolved, caps, remote, tls: secured, transactions: 0 };
+    return { conn, host: resolved, caps, remote, tls: secured, transactions: 0, tlsOutcome };
   } catch (err) {
     conn.close();
     if (err instanceof SmtpSessionError && /TLS/.test(err.message)) throw new TlsSetupError(err);
@@ -402,7 +432,7 @@ async function deliverToHost(host: HostInfo, job: DeliveryJob, o: SmtpClientOpti
       if (pooled) s = pooled;
       else {
         try {
-          s = await establishWithFallback(host, o);
+          s = await establishWithFallback(host, o, job.domain);
         } catch (err) {
           const e = err instanceof SmtpSessionError ? err : new SmtpSessionError(Errno.SmtpClosed, String(err));
           o.hostMemory.mark(key, e.errno, e.message);
@@ -414,11 +444,12 @@ async function deliverToHost(host: HostInfo, job: DeliveryJob, o: SmtpClientOpti
       if (s instanceof SetupFailure) {
         const res = new Results(job.recipients.length, host);
         res.remote = s.remote;
-        res.settleOpen({ status: "deferred", errno: s.errno, errstr: s.errstr, hostLevel: true });
+        res.settleOpen({ status: "deferred", errno: s.errno, errstr: s.errstr, hostLevel: true, tlsFailure: s.tlsFailure });
         return res.done();
       }
       const res = new Results(job.recipients.length, s.host);
       res.remote = s.remote;
+      res.tls = s.tlsOutcome;
       let reusable = false;
       try {
         reusable = await transaction(s, job, o, res);
@@ -442,12 +473,18 @@ async function deliverToHost(host: HostInfo, job: DeliveryJob, o: SmtpClientOpti
   }
 }
 
-async function establishWithFallback(host: HostInfo, o: SmtpClientOptions): Promise<Session | SetupFailure> {
+async function establishWithFallback(host: HostInfo, o: SmtpClientOptions, domain?: string): Promise<Session | SetupFailure> {
+  const plan = o.tlsPolicy ? await o.tlsPolicy.plan({ ...host, domain, viaMx: o.viaMx }) : undefined;
+  if (plan?.defer) return SetupFailure.tls(plan.defer);
   try {
-    return await establish(host, o, o.tls);
+    return await establish(host, o, o.tls || plan?.tlsMandatory === true, plan);
   } catch (err) {
-    // tls_tempfail_tryclear: opportunistic TLS that fails is retried in clear on the same host.
-    if (err instanceof TlsSetupError) return establish(host, o, false);
+    if (err instanceof TlsSetupError) {
+      // DANE and hosts_require_ocsp hosts never fall back to cleartext (RFC 7672 2.2).
+      if (plan?.tlsMandatory === true) return SetupFailure.tls(plan.handshakeFailed(err.message));
+      // tls_tempfail_tryclear: opportunistic TLS that fails is retried in clear on the same host.
+      return establish(host, o, false, plan);
+    }
     throw err;
   }
 }
@@ -472,7 +509,7 @@ export async function deliverToHosts(hosts: readonly HostInfo[], job: DeliveryJo
     open.forEach((i, j) => {
       const r = results[j];
       if (r && r.status === "deferred" && (r as Deferred).hostLevel === true) {
-        tried[i]?.push({ host: r.host ?? host, errno: r.errno, errstr: r.errstr, level: "host" });
+        tried[i]?.push({ host: r.host ?? host, errno: r.errno, errstr: r.errstr, level: "host", ...(r.tlsFailure ? { tlsFailure: r.tlsFailure } : {}) });
         next.push(i);
       } else final[i] = r;
     });
@@ -482,7 +519,7 @@ export async function deliverToHosts(hosts: readonly HostInfo[], job: DeliveryJo
     const prior = tried[i] ?? [];
     const lastDefer = prior[prior.length - 1];
     final[i] = lastDefer
-      ? { status: "deferred", errno: lastDefer.errno, errstr: lastDefer.errstr, host: lastDefer.host, remote: last[0]?.remote }
+      ? { status: "deferred", errno: lastDefer.errno, errstr: lastDefer.errstr, host: lastDefer.host, remote: last[0]?.remote, tlsFailure: lastDefer.tlsFailure }
       : { status: "deferred", errno: Errno.SmtpClosed, errstr: "no host to try" };
   });
   return final.map((r, i) => {

@@ -1,3 +1,5 @@
+import type { TlsFailure, TlsOutcome } from "./tls-policy";
+
 /** One recipient of a message as the delivery code sees it. */
 export interface Target {
   /** Position in MailRecord.recipients (stable across redeliveries of the same record). */
@@ -31,6 +33,8 @@ export interface HostDefer {
   errstr: string;
   /** "host": the whole host failed (connect, greeting, time-out, closed); "rcpt": this recipient was deferred there. */
   level: "host" | "rcpt";
+  /** DANE / TLS / OCSP check that deferred the host (a dane:fail or tls:fail:connect event). */
+  tlsFailure?: TlsFailure;
 }
 
 interface ResultExtras {
@@ -38,6 +42,10 @@ interface ResultExtras {
   remote?: RemoteInfo;
   /** Hosts tried earlier in this attempt that deferred. */
   tried?: HostDefer[];
+  /** The TLS session the result was obtained over (X=, CV=, tls_out_* event fields). */
+  tls?: TlsOutcome;
+  /** The DANE / TLS / OCSP check that deferred this host. */
+  tlsFailure?: TlsFailure;
 }
 
 export type RcptResult =
