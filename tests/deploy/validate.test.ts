@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -244,4 +244,42 @@ describe("docker-compose.yml and the Dockerfile", () => {
     expect(text).toMatch(/^USER 1000:1000$/m);
     expect(text).toMatch(/^HEALTHCHECK /m);
   }, 60_000);
+});
+
+describe("metrics in the Grafana dashboard and the alert rules", () => {
+  /** Every metric a prom-client constructor in libs/ and services/ declares, plus the default process metrics. */
+  function declaredMetrics(): Set<string> {
+    const names = new Set(["postern_process_start_time_seconds", "postern_process_resident_memory_bytes", "postern_process_cpu_seconds_total"]);
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir)) {
+        const path = join(dir, entry);
+        if (entry === "node_modules" || entry === "dist") continue;
+        if (statSync(path).isDirectory()) walk(path);
+        else if (entry.endsWith(".ts") && !entry.endsWith(".test.ts")) {
+          for (const m of readFileSync(path, "utf8").matchAll(/name: "(postern_[a-z0-9_]+)"/g)) names.add(m[1] as string);
+        }
+      }
+    };
+    for (const root of ["libs", "services"]) walk(join(repo, root));
+    return names;
+  }
+
+  /** postern_* names in PromQL, with histogram series suffixes removed. */
+  const usedIn = (text: string): string[] => [...new Set([...text.matchAll(/\bpostern_[a-z0-9_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, "")))];
+
+  it("uses only metric names the code declares", () => {
+    const declared = declaredMetrics();
+    const dashboard = readFileSync(join(repo, "deploy/k8s/grafana/postern.json"), "utf8");
+    const parsed = JSON.parse(dashboard) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+    expect(parsed.panels.length).toBeGreaterThan(5);
+    const rules = readFileSync(join(repo, "deploy/k8s/overlays/production/monitoring.yaml"), "utf8");
+    const used = [...usedIn(dashboard), ...usedIn(rules)];
+    expect(used.length).toBeGreaterThan(10);
+    expect(used.filter((name) => !declared.has(name))).toEqual([]);
+    // the key metrics of the issue are on the dashboard
+    for (const name of ["postern_edge_messages_total", "postern_spf_check_duration_seconds", "postern_outbound_deliveries_total", "postern_ocsp_staple_expiry_seconds"]) {
+      expect(usedIn(dashboard)).toContain(name);
+    }
+    expect(dashboard).toContain('jetstream_consumer_num_pending{stream_name=\\"MAIL\\", consumer_name=\\"outbound\\"}');
+  });
 });
