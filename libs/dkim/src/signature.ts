@@ -89,6 +89,16 @@ export function safeDetail(s: string, max = 64): string {
   return s.length > max ? `${out}...` : out;
 }
 
+/** Control characters (folding included) replaced, capped: i= may hold a quoted local part or UTF-8 (RFC 8616). */
+function noControls(s: string, max: number): string {
+  let out = "";
+  for (let i = 0; i < s.length && i < max; i++) {
+    const c = s.charCodeAt(i);
+    out += c < 0x20 || c === 0x7f ? "?" : s.charAt(i);
+  }
+  return out;
+}
+
 function bad(reason: string): DkimVerifyError {
   return new DkimVerifyError(dkimErrorCodes.signatureSyntax, reason);
 }
@@ -112,7 +122,7 @@ export function parseSignature(value: string): SignatureParse {
   const b = bTag === undefined ? undefined : stripFws(bTag.value);
   if (b !== undefined) facts.headerB = safeDetail(b.slice(0, 8), 8);
   const i = get("i");
-  if (facts.domain !== "") facts.identity = i !== undefined ? safeDetail(i, 254) : `@${facts.domain}`;
+  if (facts.domain !== "") facts.identity = i !== undefined ? noControls(i, 254) : `@${facts.domain}`;
 
   const fail = (reason: string): SignatureParse => ({ ok: false, error: bad(reason), facts });
 
