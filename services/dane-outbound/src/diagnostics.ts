@@ -17,6 +17,7 @@ export const logEvents = {
   handlerError: "mail.handler_error", // { message_id, err }
   rescheduled: "mail.rescheduled", // { message_id, attempt, delay_ms, deferred }
   completed: "mail.completed", // { message_id, attempts }
+  alreadyDone: "mail.already_done", // { message_id } (a stale copy of a completed message, acked without delivery)
   ackFailed: "mail.ack_failed", // { message_id, err }
   bounced: "mail.bounced", // { message_id, bounce_id } (DSN enqueued to MAIL)
   bounceFailed: "mail.bounce_failed", // { message_id, bounce_id, err } (retried)

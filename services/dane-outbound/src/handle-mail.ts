@@ -50,6 +50,10 @@ export async function handleMail(deps: HandlerDeps, data: Uint8Array, working: (
   }
   const id = record.messageId;
   const loaded = await deps.store.load(id);
+  if (loaded.done === true) {
+    deps.logger.info({ event: logEvents.alreadyDone, message_id: id }, `${id} already completed; copy dropped`);
+    return { kind: "ack", messageId: id };
+  }
   const state = loaded.state;
   let revision = loaded.revision;
   const save = async (): Promise<void> => {
@@ -139,6 +143,8 @@ async function attempt(
   if (state.first_attempt_at === 0) state.first_attempt_at = now();
   const n = state.attempts;
   const targets = pendingTargets(record, state);
+  // Positions that were in flight when an earlier process died: the server may have them already.
+  const suspects = new Set(state.inflight ?? []);
   const failed: FailedRecipient[] = [];
   const apply = (g: GroupOutcome): void => {
     const hostsSeen = new Set<string>();
@@ -159,8 +165,9 @@ async function attempt(
         state.outbox.push(Event.toJSON(dnsFailEvent(ctx, target.domain, result.errstr)));
       }
       state.rcpts[String(target.pos)] = { status: result.status, attempt: n, errstr: result.status === "delivered" ? undefined : result.errstr };
-      state.outbox.push(Event.toJSON(outcomeEvent(ctx, target, result)));
-      logDelivery(deps, { ...ctx, recipient: target.address }, result);
+      const dup = result.status === "delivered" && suspects.has(target.pos);
+      state.outbox.push(Event.toJSON(outcomeEvent(ctx, target, result, dup ? { possible_duplicate: "true" } : {})));
+      logDelivery(deps, { ...ctx, recipient: target.address }, result, dup);
       if (result.status === "failed") failed.push({ target, result });
     }
   };
@@ -182,7 +189,11 @@ async function attempt(
       working,
     };
     for (const group of groupByDomain(targets, deps.routes)) {
+      // Recorded before the first byte goes out, so a crash from here on is recognised on redelivery.
+      state.inflight = group.targets.map((t) => t.pos);
+      await save();
       apply(await deliverGroup(group, job, deps.transportFor));
+      state.inflight = undefined;
       await save();
       working();
     }
@@ -257,6 +268,7 @@ function logDelivery(
   deps: HandlerDeps,
   ctx: { messageId: string; recipient: string; routerName: string; transportName: string; attempt: number },
   r: RcptResult,
+  possibleDuplicate = false,
 ): void {
   const line = deliveryLogLine(ctx, r);
   const fields = {
@@ -270,7 +282,7 @@ function logDelivery(
     port: r.host?.port,
   };
   deps.metrics.deliveries.inc({ outcome: r.status, transport: ctx.transportName || "none" });
-  if (r.status === "delivered") deps.logger.info({ event: logEvents.delivered, ...fields, confirmation: r.confirmation }, line);
+  if (r.status === "delivered") deps.logger.info({ event: logEvents.delivered, ...fields, confirmation: r.confirmation, ...(possibleDuplicate ? { possible_duplicate: true } : {}) }, line);
   else if (r.status === "deferred") deps.logger.warn({ event: logEvents.deferred, ...fields, errno: r.errno, errstr: r.errstr }, line);
   else deps.logger.warn({ event: logEvents.failed, ...fields, errno: r.errno, errstr: r.errstr }, line);
 }

@@ -28,7 +28,7 @@ export interface EventContext {
 const HOST = os.hostname();
 
 /** The event for one recipient's result, with the TPDA fields (Exim's $tpda_* / $event_* variables). */
-export function outcomeEvent(ctx: EventContext, target: Target, result: RcptResult): Event {
+export function outcomeEvent(ctx: EventContext, target: Target, result: RcptResult, extra: Record<string, string> = {}): Event {
   const name =
     result.status === "delivered"
       ? EventNames.delivery
@@ -54,7 +54,7 @@ export function outcomeEvent(ctx: EventContext, target: Target, result: RcptResu
     transportName: ctx.transportName,
     senderAddress: ctx.sender,
     host: HOST,
-    attributes: { attempt: String(ctx.attempt), recipient: target.address, ...tlsEventFields(result.tls), ...tlsFailureFields(result.tlsFailure) },
+    attributes: { attempt: String(ctx.attempt), recipient: target.address, ...tlsEventFields(result.tls), ...tlsFailureFields(result.tlsFailure), ...extra },
   });
 }
 

@@ -447,7 +447,8 @@ async function deliverToHost(host: HostInfo, job: DeliveryJob, o: SmtpClientOpti
         res.settleOpen({ status: "deferred", errno: s.errno, errstr: s.errstr, hostLevel: true, tlsFailure: s.tlsFailure });
         return res.done();
       }
-      const res = new Results(job.recipients.length, s.host);
+      // A pooled session may have been opened for another name with the same address (several MX names, one host).
+      const res = new Results(job.recipients.length, { ...s.host, name: host.name });
       res.remote = s.remote;
       res.tls = s.tlsOutcome;
       let reusable = false;

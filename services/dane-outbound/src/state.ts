@@ -25,6 +25,12 @@ const stateSchema = z.object({
   complete: z.boolean(),
   /** Bounces built but not yet published to MAIL: JetStream msg id and the encoded MailRecord (base64). */
   dsn_pending: z.array(z.object({ id: z.string(), data: z.string() })).optional(),
+  /**
+   * Recipient positions being delivered when this state was written: still set on load means
+   * the process died mid-delivery, so the server may already have the message (a redelivery
+   * is reported as possible_duplicate).
+   */
+  inflight: z.array(z.number().int()).optional(),
 });
 export type RcptState = z.infer<typeof rcptStateSchema>;
 export type DeliveryState = z.infer<typeof stateSchema>;
@@ -49,6 +55,12 @@ export interface LoadedState {
   state: DeliveryState;
   /** KV revision to compare-and-set against; 0 when there is no entry. */
   revision: number;
+  /**
+   * The key holds a purge marker: the message was completed and acked before. A copy that
+   * JetStream had already handed out (ack wait ran out while it was being delivered) must
+   * not be delivered again.
+   */
+  done?: boolean;
 }
 
 /** Compare-and-set access to the delivery state of one message. */
@@ -57,7 +69,8 @@ export class StateStore {
 
   async load(messageId: string): Promise<LoadedState> {
     const entry = await this.kv.get(stateKey(messageId));
-    if (entry === null || entry.operation !== "PUT") return { state: emptyState(), revision: 0 };
+    if (entry === null) return { state: emptyState(), revision: 0 };
+    if (entry.operation !== "PUT") return { state: emptyState(), revision: entry.revision, done: true };
     let raw: unknown;
     try {
       raw = JSON.parse(Buffer.from(entry.value).toString("utf8"));

@@ -1,0 +1,12 @@
+// dane-outbound as its own process, from the TypeScript sources (node
+// --conditions=@postern/source, types stripped by ../ts-register.cjs), configured by
+// $POSTERN_CONFIG. Used by `pnpm bench:outbound` and tests/e2e/outbound-sigkill.test.ts.
+// It stops gracefully (SIGTERM) when its stdin closes, i.e. when the parent ends in any
+// way; SIGKILL from the parent is a real crash.
+"use strict";
+const path = require("node:path");
+require("../ts-register.cjs");
+
+process.stdin.resume();
+process.stdin.on("end", () => process.kill(process.pid, "SIGTERM"));
+require(path.join(__dirname, "../../services/dane-outbound/src/main.ts"));
