@@ -29,4 +29,6 @@ export const logEvents = {
   clusterUpdate: "nats.cluster_update",
   /** info (error when err is set): the connection is closed for good */
   closed: "nats.closed",
+  /** warn: nats.js internals are not as coalesce.ts expects; output is written per callback (slower, still correct) */
+  coalesceUnavailable: "nats.coalesce_unavailable",
 } as const;

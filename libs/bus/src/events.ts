@@ -6,13 +6,16 @@ import { type Bus } from "./connect";
 import { InvalidEventError, PublishError } from "./errors";
 import { streamNames, subjects } from "./subjects";
 
+/** os.hostname() is a system call; the edge makes several events per SMTP connection. Read once. */
+let host: string | undefined;
+
 /** An event with `name`; id (random UUID), time (now) and host (os.hostname()) are filled in when missing. */
 export function newEvent(name: string, fields?: Partial<Event>): Event {
   subjects.event(name); // throws InvalidEventError for a name that cannot become a subject
   const event = Event.fromPartial({ ...fields, name });
   if (event.id === "") event.id = randomUUID();
   if (event.time === undefined) event.time = new Date();
-  if (event.host === "") event.host = hostname();
+  if (event.host === "") event.host = host ??= hostname();
   return event;
 }
 
