@@ -5,6 +5,9 @@
 #   haproxy openssl (interop tests: PROXY headers from real HAProxy)
 #   nsd unbound ldnsutils (resolver tests against real DNS servers)
 #   postgresql (the delivery-events Postgres sink, started by the tests themselves)
+#   postfix (pnpm bench:edge: smtp-source, smtp-sink and a throw-away reference
+#   instance with its own config dir; installed with debconf "No configuration"
+#   and no service start, so nothing listens on port 25)
 #   docker-compose (pnpm validate:deploy: `docker-compose config -q` checks docker-compose.yml without an engine)
 #   python3-dkim (dkimpy: libs/dkim's differential test signs and verifies with it)
 #   pnpm 10 (pnpm 11 needs Node 22; see ../docs/adr/0001-foundation.md)
@@ -12,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PNPM_VERSION=10.34.9
-APT_PACKAGES=(nats-server redis-server swaks protobuf-compiler libprotobuf-dev haproxy openssl nsd unbound ldnsutils postgresql docker-compose python3-dkim)
+APT_PACKAGES=(nats-server redis-server swaks protobuf-compiler libprotobuf-dev haproxy openssl nsd unbound ldnsutils postgresql postfix docker-compose python3-dkim)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -26,7 +29,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
   else
     echo "bootstrap: installing Debian packages: ${missing[*]}"
     as_root apt-get update -qq
+    if [[ " ${missing[*]} " == *" postfix "* ]]; then
+      # no questions, no /etc/postfix/main.cf; and a policy-rc.d that refuses service starts for the
+      # duration of the install (only when the machine has none), so no system Postfix takes port 25
+      echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
+      if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+        as_root chmod 755 /usr/sbin/policy-rc.d
+        trap 'as_root rm -f /usr/sbin/policy-rc.d' EXIT # also if the install fails
+      fi
+    fi
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ -n "$(trap -p EXIT)" ]; then as_root rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
   fi
 fi
 

@@ -1,4 +1,3 @@
-import { runService } from "@postern/service-kit";
-import { configSchema, startEdge } from "./index";
+import { runEdge } from "./cluster";
 
-void runService({ name: "edge", schema: configSchema, start: startEdge });
+void runEdge();
