@@ -33,15 +33,6 @@ export const edgeSectionSchema = z
      * and smtp_accept_max_per_host count per worker
      */
     workers: z.union([z.number().int().min(1).max(64), z.literal("auto")]).default(1),
-    /**
-     * SMTP processes sharing the listeners (node:cluster, cluster.ts): 1 runs the edge in this process; N > 1 or "auto"
-     * (one per core) runs a supervising primary and N workers, each a full edge with its own NATS connection. The
-     * primary serves http.port (/healthz; /readyz when every worker is ready); worker i (0-based) serves http.port + 1 + i
-     * and the EdgeCallback gRPC server on grpc.listen's port + i (grpc.advertise's port + i when set), so every verdict
-     * reaches the worker that asked. Port 0: the primary picks a free port per worker. Limits such as smtp_accept_max
-     * and smtp_accept_max_per_host count per worker
-     */
-    workers: z.union([z.number().int().min(1).max(64), z.literal("auto")]).default(1),
     /** SMTP listeners, "host:port" */
     smtp_listen: stringListOf(hostPortSchema, { min: 1 }).default(["127.0.0.1:2525"]),
     /**
