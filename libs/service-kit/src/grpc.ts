@@ -1,10 +1,11 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { checkServerIdentity } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import { type Logger } from "pino";
 import { logEvents } from "./diagnostics";
-import { TlsFileError } from "./errors";
-import { type ClientTlsConfig, parseHostPort, type TlsConfig } from "./schemas";
+import { ConfigError, TlsFileError } from "./errors";
+import { type ClientTlsConfig, type GrpcAuthConfig, parseHostPort, type TlsConfig } from "./schemas";
 
 export const GRPC_FORCE_SHUTDOWN_MS = 5_000;
 
@@ -45,22 +46,99 @@ export function clientCredentials(tls?: ClientTlsConfig): grpc.ChannelCredential
 }
 
 /** Client options that go with `tls`: server_name also becomes the TLS SNI (grpc.ssl_target_name_override),
- *  which avoids Node's DEP0123 warning when dialling an IP address. Empty without server_name. */
-export function clientChannelOptions(tls?: ClientTlsConfig): Partial<grpc.ClientOptions> {
-  return tls?.server_name === undefined ? {} : { "grpc.ssl_target_name_override": tls.server_name };
+ *  which avoids Node's DEP0123 warning when dialling an IP address. With `auth` holding a token, every
+ *  call carries it (authClientInterceptor). Empty without either. */
+export function clientChannelOptions(tls?: ClientTlsConfig, auth?: GrpcAuthConfig): Partial<grpc.ClientOptions> {
+  const options: Partial<grpc.ClientOptions> = tls?.server_name === undefined ? {} : { "grpc.ssl_target_name_override": tls.server_name };
+  const token = readAuthToken(auth);
+  if (token !== undefined) options.interceptors = [authClientInterceptor(token)];
+  return options;
+}
+
+/** The metadata key that carries the token ("authorization: Bearer <token>", as HTTP does). */
+export const AUTH_METADATA_KEY = "authorization";
+
+/**
+ * The configured token: auth_token, or the trimmed content of auth_token_file; undefined when
+ * neither is set. Throws ConfigError when both are set, the file cannot be read or the token is
+ * shorter than 16 characters. Errors name the option, never the token.
+ */
+export function readAuthToken(auth?: GrpcAuthConfig): string | undefined {
+  if (auth === undefined) return undefined;
+  const { auth_token: inline, auth_token_file: file } = auth;
+  if (inline !== undefined && file !== undefined) {
+    throw new ConfigError([{ path: "auth_token_file", message: "give auth_token or auth_token_file, not both" }]);
+  }
+  if (file === undefined) return inline;
+  let token: string;
+  try {
+    token = readFileSync(file, "utf8").trim();
+  } catch (err) {
+    throw new ConfigError([{ path: "auth_token_file", message: `cannot read ${file}` }], { cause: err });
+  }
+  if (token.length < 16) throw new ConfigError([{ path: "auth_token_file", message: `${file} must hold a token of at least 16 characters` }]);
+  return token;
+}
+
+const digest = (value: string): Buffer => createHash("sha256").update(value, "utf8").digest();
+
+/**
+ * A server interceptor that refuses (UNAUTHENTICATED) every call whose metadata does not carry
+ * "authorization: Bearer <token>". The comparison is constant-time (SHA-256 digests compared with
+ * timingSafeEqual, so neither the token's content nor its length leaks through timing), and the
+ * header is removed before the handler sees the metadata, so no handler can log it.
+ */
+export function authServerInterceptor(token: string): grpc.ServerInterceptor {
+  const expected = digest(`Bearer ${token}`);
+  return (_method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start: (next) => {
+        next(
+          new grpc.ServerListenerBuilder()
+            .withOnReceiveMetadata((metadata, mdNext) => {
+              const presented = metadata.get(AUTH_METADATA_KEY);
+              const value = presented.length === 1 && typeof presented[0] === "string" ? presented[0] : "";
+              if (!timingSafeEqual(digest(value), expected)) {
+                call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: "missing or invalid authorization token", metadata: new grpc.Metadata() });
+                return;
+              }
+              metadata.remove(AUTH_METADATA_KEY);
+              mdNext(metadata);
+            })
+            .build(),
+        );
+      },
+    });
+}
+
+/** A client interceptor that adds "authorization: Bearer <token>" to every call. */
+export function authClientInterceptor(token: string): grpc.Interceptor {
+  const value = `Bearer ${token}`;
+  return (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start: (metadata, listener, next) => {
+        metadata.set(AUTH_METADATA_KEY, value);
+        next(metadata, listener);
+      },
+    });
 }
 
 /** Binds `listen` ("host:port", port 0 for any) and serves `services`. */
 export async function startGrpcServer(opts: {
   listen: string;
   tls?: TlsConfig;
+  /** the server's grpc section (or anything with auth_token / auth_token_file): calls without the token are refused */
+  auth?: GrpcAuthConfig;
   logger: Logger;
   services: Array<[grpc.ServiceDefinition, grpc.UntypedServiceImplementation]>;
   options?: grpc.ServerOptions;
   /** how long close() waits for calls to drain before forcing; default 5 s */
   forceShutdownMs?: number;
 }): Promise<GrpcServerHandle> {
-  const server = new grpc.Server(opts.options);
+  const token = readAuthToken(opts.auth);
+  const options: grpc.ServerOptions = { ...opts.options };
+  if (token !== undefined) options.interceptors = [authServerInterceptor(token), ...(opts.options?.interceptors ?? [])];
+  const server = new grpc.Server(options);
   for (const [definition, implementation] of opts.services) server.addService(definition, implementation);
   const credentials = serverCredentials(opts.tls);
   const port = await new Promise<number>((resolve, reject) => {
@@ -72,7 +150,7 @@ export async function startGrpcServer(opts: {
   });
   const host = parseHostPort(opts.listen)?.host ?? opts.listen.slice(0, opts.listen.lastIndexOf(":"));
   const address = `${host.includes(":") ? `[${host}]` : host}:${port}`;
-  opts.logger.info({ address, tls: opts.tls !== undefined }, logEvents.grpcListening);
+  opts.logger.info({ address, tls: opts.tls !== undefined, mtls: opts.tls?.require_client_cert === true, auth_token: token !== undefined }, logEvents.grpcListening);
   let closing: Promise<void> | undefined;
   return {
     port,

@@ -24,6 +24,8 @@ export { CONFIG_ENV, envOverrides, formatPath, loadConfig, parseConfig, readConf
 export {
   type ClientTlsConfig,
   clientTlsConfigSchema,
+  type GrpcAuthConfig,
+  grpcAuthFields,
   type GrpcClientConfig,
   grpcClientConfigSchema,
   type GrpcServerConfig,
@@ -49,11 +51,15 @@ export { type HttpServerHandle, startHttpServer } from "./http";
 export { createShutdown, DEFAULT_CLOSE_TIMEOUT_MS, type Shutdown, type ShutdownControl } from "./shutdown";
 export { EXIT_CONFIG, type HttpAddress, runService, type RunServiceOptions, type ServiceContext } from "./run";
 export {
+  AUTH_METADATA_KEY,
+  authClientInterceptor,
+  authServerInterceptor,
   clientChannelOptions,
   clientCredentials,
   GRPC_FORCE_SHUTDOWN_MS,
   type GrpcServerHandle,
   GrpcClientPool,
+  readAuthToken,
   serverCredentials,
   startGrpcServer,
   unaryCall,

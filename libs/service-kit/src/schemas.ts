@@ -59,18 +59,35 @@ export const clientTlsConfigSchema = z
   });
 export type ClientTlsConfig = z.infer<typeof clientTlsConfigSchema>;
 
-/** { listen = "127.0.0.1:0", advertise?: "host:port" others should dial, tls? } */
+/**
+ * A shared bearer token for gRPC, given inline (auth_token, e.g. from POSTERN_..._AUTH_TOKEN) or
+ * read from auth_token_file (one of the two; readAuthToken checks that). A server with a token
+ * refuses calls without it (UNAUTHENTICATED); a client with one sends it on every call. At least
+ * 16 characters: it is the only thing between the network and the callback APIs when mTLS is off.
+ */
+export const grpcAuthFields = {
+  auth_token: z.string().min(16).optional(),
+  auth_token_file: z.string().min(1).optional(),
+};
+export interface GrpcAuthConfig {
+  auth_token?: string | undefined;
+  auth_token_file?: string | undefined;
+}
+
+/** { listen = "127.0.0.1:0", advertise?: "host:port" others should dial, tls?, auth_token? | auth_token_file? } */
 export const grpcServerConfigSchema = z.strictObject({
   listen: hostPortSchema.default("127.0.0.1:0"),
   advertise: hostPortSchema.optional(),
   tls: tlsConfigSchema.optional(),
+  ...grpcAuthFields,
 });
 export type GrpcServerConfig = z.infer<typeof grpcServerConfigSchema>;
 
-/** { deadline_ms = 5000, tls? } */
+/** { deadline_ms = 5000, tls?, auth_token? | auth_token_file? } */
 export const grpcClientConfigSchema = z.strictObject({
   deadline_ms: z.number().int().positive().default(5000),
   tls: clientTlsConfigSchema.optional(),
+  ...grpcAuthFields,
 });
 export type GrpcClientConfig = z.infer<typeof grpcClientConfigSchema>;
 

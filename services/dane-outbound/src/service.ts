@@ -1,7 +1,7 @@
 import { attachBus, openKv, openSpool, subjects, type ObjectStore } from "@postern/bus";
 import { createResolver } from "@postern/dns";
 import { OutcomesClient } from "@postern/proto";
-import { clientCredentials, type ServiceContext } from "@postern/service-kit";
+import { clientChannelOptions, clientCredentials, type ServiceContext } from "@postern/service-kit";
 import { type Config } from "./config";
 import { ensureOutboundConsumer, runConsumer, type JsMsg } from "./consumer";
 import { createOutboundMetrics, logEvents } from "./diagnostics";
@@ -122,7 +122,7 @@ export async function startDaneOutbound(ctx: ServiceContext<Config>): Promise<vo
   const log = ctx.logger;
   const bus = await attachBus(ctx, ctx.config.nats);
 
-  const outcomes = new OutcomesClient(cfg.delivery_events.address, clientCredentials(cfg.delivery_events.tls));
+  const outcomes = new OutcomesClient(cfg.delivery_events.address, clientCredentials(cfg.delivery_events.tls), clientChannelOptions(cfg.delivery_events.tls, cfg.delivery_events));
   ctx.shutdown.add("delivery-events client", () => outcomes.close());
   const store = new StateStore(await openKv(bus, "delivery-state"));
   const usesMx = Object.values(cfg.routes).some((r) => r === "mx");

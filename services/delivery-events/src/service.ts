@@ -46,6 +46,7 @@ export async function startDeliveryEvents(ctx: ServiceContext<DeliveryEventsConf
   const server = await startGrpcServer({
     listen: section.grpc.listen,
     tls: section.grpc.tls,
+    auth: section.grpc,
     logger,
     services: [
       [OutcomesService, createOutcomesServer({ bus, logger, recorded: metrics.recorded })],

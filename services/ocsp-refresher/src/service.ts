@@ -38,7 +38,7 @@ export async function startOcspRefresher(ctx: ServiceContext<OcspRefresherConfig
     () => certMirror.size,
   );
   const tls = settings.edge_callback.tls;
-  const pool = new GrpcClientPool(EdgeCallbackClient, clientCredentials(tls), clientChannelOptions(tls));
+  const pool = new GrpcClientPool(EdgeCallbackClient, clientCredentials(tls), clientChannelOptions(tls, settings.edge_callback));
   const pusher = new EdgePusher(pool, settings.edge_callback.deadline_ms, metrics, logger);
   const deps = { bus, certs, staples, settings, owner, clock, fetcher: opts.fetcher ?? fetchOcsp, pusher, metrics, logger };
   const scheduler = new Scheduler({

@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { natsConfigSchema } from "@postern/bus";
 import { parseServer } from "@postern/dns";
 import { DEFAULT_GUESS_RECORD, parseRecord } from "@postern/libspf";
-import { clientTlsConfigSchema, grpcServerConfigSchema, hostPortSchema, httpConfigSchema, logConfigSchema, stringListOf } from "@postern/service-kit";
+import { clientTlsConfigSchema, grpcAuthFields, grpcServerConfigSchema, hostPortSchema, httpConfigSchema, logConfigSchema, stringListOf } from "@postern/service-kit";
 import { z } from "zod";
 
 const dnsServer = z.string().refine((v) => parseServer(v) !== null, { message: "expected an IP address with optional port" });
@@ -26,6 +26,7 @@ export const spfSectionSchema = z.strictObject({
        */
       deadline_ms: z.number().int().positive().default(1_000),
       tls: clientTlsConfigSchema.optional(),
+      ...grpcAuthFields,
     })
     .prefault({}),
   dns: z

@@ -40,10 +40,11 @@ export async function startSpf(ctx: ServiceContext<SpfConfig>, deps: SpfDeps = {
   const admission = new Admission(cfg.max_in_flight);
 
   const bus = await attachBus(ctx, ctx.config.nats);
-  const callbacks = new GrpcClientPool(EdgeCallbackClient, clientCredentials(cfg.callback.tls), clientChannelOptions(cfg.callback.tls));
+  const callbacks = new GrpcClientPool(EdgeCallbackClient, clientCredentials(cfg.callback.tls), clientChannelOptions(cfg.callback.tls, cfg.callback));
   const server = await startGrpcServer({
     listen: cfg.grpc.listen,
     tls: cfg.grpc.tls,
+    auth: cfg.grpc,
     logger,
     services: [[SpfService, spfServer({ check, admission, guess: cfg.spf_guess_enable, logger })]],
   });
