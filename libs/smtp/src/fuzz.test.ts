@@ -261,7 +261,7 @@ describe("fuzz", () => {
     );
     console.log(`smtp session fuzz: ${RUNS} cases in ${Date.now() - started} ms ${JSON.stringify(seen)}`);
     expect(seen.valid + seen.mutated + seen.random + seen.transaction).toBeGreaterThanOrEqual(RUNS);
-  }, 600_000);
+  }, 1_200_000);
 
   test(`DATA reader: ${RUNS} bodies, dot-stuffed and cut, decode to themselves`, () => {
     const started = Date.now();
@@ -311,7 +311,7 @@ describe("fuzz", () => {
       { numRuns: RUNS, seed: SEED },
     );
     console.log(`smtp DATA fuzz: ${RUNS} cases in ${Date.now() - started} ms (${exceeded} over the size limit)`);
-  }, 600_000);
+  }, 1_200_000);
 
   test(`line reader: ${RUNS} inputs cut anywhere give the same lines and never hold a line past its limit`, () => {
     const started = Date.now();
@@ -350,5 +350,5 @@ describe("fuzz", () => {
       { numRuns: RUNS, seed: SEED },
     );
     console.log(`smtp line fuzz: ${RUNS} cases in ${Date.now() - started} ms`);
-  }, 600_000);
+  }, 1_200_000);
 });
