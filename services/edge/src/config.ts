@@ -63,6 +63,12 @@ export const edgeSectionSchema = z
     relay_to_domains: domainListSchema().default([]),
     /** Exim host list: clients that may relay anywhere, e.g. "127.0.0.1 : 10.0.0.0/8 : redis;SMEMBERS relay_from_ips" */
     relay_from_hosts: hostListSchema().default(["127.0.0.1", "::1"]),
+    /**
+     * Postfix's allow_untrusted_routing: accept local parts with "%", "!" or a quoted "@" (sender-specified routing) from
+     * clients outside relay_from_hosts that did not authenticate. Default false: 550 5.7.1 as a relay attempt, even for a
+     * local domain
+     */
+    allow_untrusted_routing: z.boolean().default(false),
     /** bodies up to this size travel inside the MAIL record; larger ones go to the spool object store */
     spool_inline_max: z.number().int().min(0).default(65_536),
     /** idle time before 421 4.4.2 and close; the default of the two timeouts below (and of the PROXY-refusal session) */

@@ -351,7 +351,7 @@ export class SmtpConnection {
       case "rcpt": {
         const sender = ev.transaction.mail.sender?.address ?? "";
         const address = ev.command.recipient.address;
-        const verdict = await this.recipient(address, ev.command.recipient.domain, sender);
+        const verdict = await this.recipient(address, ev.command.recipient, sender);
         if (verdict !== replies.recipientOk) return s.respond(verdict);
         if (this.deps.config.spf_check_at === "rcpt") {
           const refusal = await this.spfRefusal(sender, address);
@@ -486,14 +486,14 @@ export class SmtpConnection {
     return result === "tempfail" ? replies.authTemporary : replies.authInvalid;
   }
 
-  private async recipient(address: string, domain: string, sender: string): Promise<Reply> {
+  private async recipient(address: string, mailbox: { domain: string; localPart: string }, sender: string): Promise<Reply> {
     const { logger, metrics, policy } = this.deps;
     if (this.session.authIdentity !== null) {
       // authenticated clients may relay
       metrics.recipients.inc({ result: "accepted" });
       return replies.recipientOk;
     }
-    const verdict = await policy(domain, this.ip);
+    const verdict = await policy(mailbox.domain, this.ip, { localPart: mailbox.localPart });
     const fields = { recipient: address, sender, ip: this.ip, helo: this.session.helo?.domain };
     switch (verdict.result) {
       case "accepted":

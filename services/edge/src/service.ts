@@ -101,6 +101,7 @@ export async function startEdge(ctx: ServiceContext<EdgeConfig>): Promise<void> 
     localDomains: domainList(localDomains, listOpts),
     relayDomains: domainList(cfg.relay_to_domains, listOpts),
     relayFromHosts,
+    allowUntrustedRouting: cfg.allow_untrusted_routing,
   });
   const accept = createAcceptor({ bus, spool, config: cfg, logger, metrics });
   const spf = cfg.spf_enable
