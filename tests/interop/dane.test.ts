@@ -154,7 +154,9 @@ describe("DANE matrix (dnssec lab)", () => {
       expect({ status: result.status, line }).toMatchObject({ status: "delivered" });
       expect(line).toMatch(new RegExp(` => user@${c.domain.replace(/\./g, "\\.")} R=route:\\* T=smtp H=${(c.logHost ?? c.host).replace(/\./g, "\\.")} \\[127\\.0\\.1\\.\\d+\\]:\\d+ X=TLSv1\\.[23]:\\S+ CV=${c.cv} C="250 2\\.0\\.0 OK queued"`));
       expect(event.name).toBe("msg:delivery");
-      expect(event.attributes).toMatchObject({ tls_out_dane: c.dane, tls_out_tlsa_usage: String(c.usage) });
+      // The seed's hosts_request_ocsp default under DANE: no staple asked for when DANE-EE records exist.
+      const ocsp = c.usage === 8 ? "not-requested" : "not-received";
+      expect(event.attributes).toMatchObject({ tls_out_dane: c.dane, tls_out_tlsa_usage: String(c.usage), tls_out_ocsp: ocsp });
       expect(failEvents).toEqual([]);
       expect(server.delivered).toBe(before + 1);
     } else {

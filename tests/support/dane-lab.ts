@@ -30,8 +30,10 @@ export interface LabHost {
 export interface SmtpLabServer {
   /** Messages accepted (end of DATA answered 250). */
   readonly delivered: number;
-  /** TLS handshakes completed. */
+  /** TLS handshakes the server saw complete. */
   readonly handshakes: number;
+  /** TCP connections accepted. */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -189,7 +191,7 @@ export interface TlsSmtpOptions {
 /** A toy ESMTP server with STARTTLS (like the lab's starttls-smtpd.py): accepts every message and throws it away. */
 export async function startTlsSmtpServer(o: TlsSmtpOptions): Promise<SmtpLabServer> {
   const name = o.name ?? "smtp.test";
-  const stats = { delivered: 0, handshakes: 0 };
+  const stats = { delivered: 0, handshakes: 0, connections: 0 };
   const sockets = new Set<net.Socket>();
   const secure = tls.createServer({ key: o.key, cert: o.cert, minVersion: "TLSv1.2" }, (s) => {
     stats.handshakes++;
@@ -250,7 +252,10 @@ export async function startTlsSmtpServer(o: TlsSmtpOptions): Promise<SmtpLabServ
     if (!isTls) reply(`220 ${name} ESMTP test`);
   };
 
-  const plain = net.createServer((s) => session(s, false));
+  const plain = net.createServer((s) => {
+    stats.connections++;
+    session(s, false);
+  });
   await new Promise<void>((ok, fail) => {
     plain.once("error", fail);
     plain.listen(o.port, o.host, () => ok());
@@ -261,6 +266,9 @@ export async function startTlsSmtpServer(o: TlsSmtpOptions): Promise<SmtpLabServ
     },
     get handshakes() {
       return stats.handshakes;
+    },
+    get connections() {
+      return stats.connections;
     },
     async close() {
       for (const s of sockets) s.destroy();
