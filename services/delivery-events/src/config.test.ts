@@ -21,6 +21,10 @@ describe("delivery_events configuration", () => {
     expect(config.sinks[0]).toMatchObject({ type: "postgres", migrate: true, batch_size: 100, start: "new", events: [">"] });
   });
 
+  it("keeps the dead-letter retention when only another dead_letter field is set", () => {
+    expect(parse({ dead_letter: { replicas: 3 } }).delivery_events.dead_letter).toMatchObject({ replicas: 3, max_age_seconds: 2_592_000 });
+  });
+
   it("takes lists as comma-separated strings (environment overrides)", () => {
     const config = parse({ webhook_allow_hosts: "127.0.0.1, 10.0.0.0/8", sinks: [{ name: "r", type: "redis", url: "redis://127.0.0.1", events: "msg:*,tcp:>" }] }).delivery_events;
     expect(config.webhook_allow_hosts).toEqual(["127.0.0.1", "10.0.0.0/8"]);

@@ -132,7 +132,9 @@ export const deliveryEventsSectionSchema = z.strictObject({
     }),
   ).default([]),
   /** Streams EVENTS_DLQ (dead letters, kept max_age_seconds) and EVENTS_REPLAY (work queue of replays). */
-  dead_letter: streamConfigSchema.prefault({ max_age_seconds: 30 * 86400 }),
+  // The 30-day default sits on the field, not on the section, so that setting only
+  // another field (POSTERN_DELIVERY_EVENTS__DEAD_LETTER__REPLICAS=3) keeps it.
+  dead_letter: streamConfigSchema.extend({ max_age_seconds: streamConfigSchema.shape.max_age_seconds.unwrap().default(30 * 86400) }).prefault({}),
   sinks: z.array(sinkConfigSchema).default([]).superRefine(uniqueNames),
 });
 
