@@ -21,6 +21,8 @@ export interface InboundMessage {
   client: ClientInfo;
   /** header fields added above our Received header, e.g. "Received-SPF: pass ..." (no line end) */
   headers?: readonly string[];
+  /** MAIL record fields set by the DMARC gate */
+  fields?: { dmarcStatus: string; quarantine: boolean };
 }
 
 export type AcceptResult = { ok: true; id: string; size: number } | { ok: false; err: unknown };
@@ -87,6 +89,7 @@ export function buildRecord(id: string, msg: InboundMessage, config: EdgeSection
     smtputf8: mail.params.smtputf8,
     bodyType: mail.params.body ?? "",
     receivedBy: config.hostname,
+    ...msg.fields,
   });
   return { record, body };
 }

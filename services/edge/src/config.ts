@@ -10,6 +10,7 @@ import {
 import { z } from "zod";
 import { domainListSchema, hostListSchema, ListKind, listUsesLookups, redisServersSchema } from "@postern/hostlist";
 import { parseSpfCondition } from "./spf-policy";
+import { dmarcGateSchema } from "./dmarc-gate";
 
 /** An Exim-style SPF result list: "fail", "!pass : none", with the aliases err_perm/err_temp. */
 const spfCondition = z.union([z.string(), z.array(z.string())]).superRefine((v, ctx) => {
@@ -148,6 +149,8 @@ export const edgeSectionSchema = z
     spf_reject: spfCondition.default("fail"),
     /** results answered 451 4.7.24 */
     spf_defer: spfCondition.default("temperror"),
+    /** DMARC at end of DATA (dmarc-gate.ts): enable, timeout_ms, reject_action, temperror_action, mailing_lists ... */
+    dmarc: dmarcGateSchema.prefault({}),
   })
   .refine((e) => (e.tls_certificate === undefined) === (e.tls_privatekey === undefined), {
     message: "tls_certificate and tls_privatekey go together",

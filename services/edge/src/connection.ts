@@ -20,6 +20,7 @@ import { type ConnectionEvents } from "./events";
 import { type RecipientPolicy } from "./policy";
 import { dataReplyFor, rcptReplyFor, type RecipientDataPolicy, type RecipientDataVerdict } from "./recipient-data";
 import { type SpfGate } from "./spf-gate";
+import { type DmarcGate } from "./dmarc-gate";
 import { TLS_MIN_VERSION, type TlsCertificates } from "./tls";
 import { resultName, type SpfPolicy, spfReply } from "./spf-policy";
 import { type SpfVerdict } from "@postern/proto";
@@ -36,6 +37,8 @@ export interface ConnectionDeps {
   accept: Acceptor;
   /** absent when spf_enable is false */
   spf?: { gate: SpfGate; policy: SpfPolicy };
+  /** absent when dmarc.enable is false */
+  dmarc?: DmarcGate;
   /** absent when no tls_certificate is configured (STARTTLS is then not offered) */
   tls?: TlsCertificates;
   /** submission listeners only: STARTTLS required, then AUTH; MAIL needs AUTH */
@@ -400,7 +403,7 @@ export class SmtpConnection {
           }
         }
         const result = await this.store(ev.transaction, chunks, ev.info);
-        return s.respond(result.ok ? replies.accepted(result.id) : replies.localError);
+        return s.respond(result.ok ? replies.accepted(result.id) : (result.reply ?? replies.localError));
       }
       case "prdrEnd": {
         const chunks = this.body;
@@ -416,7 +419,7 @@ export class SmtpConnection {
         let id: string | undefined;
         if (accepted.length > 0) {
           const result = await this.store({ ...t, recipients: accepted }, chunks, ev.info);
-          if (!result.ok) return s.respond(replies.localError); // one reply for all
+          if (!result.ok) return s.respond(result.reply ?? replies.localError); // one reply for all
           id = result.id;
         }
         const perRecipient = t.recipients.map((r, i) => {
@@ -431,10 +434,13 @@ export class SmtpConnection {
   }
 
   /** The MAIL record for these recipients, published (PubAck) before the caller answers 250. */
-  private async store(transaction: Transaction, chunks: Buffer[], info: DataInfo): Promise<{ ok: true; id: string } | { ok: false }> {
+  private async store(transaction: Transaction, chunks: Buffer[], info: DataInfo): Promise<{ ok: true; id: string } | { ok: false; reply?: Reply }> {
     const spf = (await this.spfVerdict) ?? undefined;
     const headers = spf?.receivedSpf ? [`Received-SPF: ${spf.receivedSpf}`] : [];
-    const r = await this.deps.accept({ transaction, chunks, info, client: this.clientInfo(), headers });
+    // DMARC (dmarc-gate.ts): may refuse the message, or add headers and MAIL record fields
+    const dmarc = await this.deps.dmarc?.({ transaction, chunks, client: this.clientInfo(), spf, authenticated: this.session.authIdentity !== null });
+    if (dmarc?.reply !== undefined) return { ok: false, reply: dmarc.reply };
+    const r = await this.deps.accept({ transaction, chunks, info, client: this.clientInfo(), headers: [...headers, ...(dmarc?.headers ?? [])], ...(dmarc ? { fields: dmarc.fields } : {}) });
     if (r.ok) this.accepted++;
     return r.ok ? { ok: true, id: r.id } : { ok: false };
   }

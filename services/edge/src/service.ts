@@ -14,6 +14,7 @@ import { busPublish, loadStaplesFromKv, OcspAnnouncer, OcspFile, ocspLogEvents, 
 import { recipientPolicy } from "./policy";
 import { recipientDataPolicy } from "./recipient-data";
 import { createSpfGate } from "./spf-gate";
+import { createDmarcGate } from "./dmarc-gate";
 import { parseSpfCondition, type SpfCondition } from "./spf-policy";
 import { PasswordFile } from "./passwords";
 import { TlsCertificates } from "./tls";
@@ -110,6 +111,9 @@ export async function startEdge(ctx: ServiceContext<EdgeConfig>): Promise<void> 
         policy: { reject: condition(cfg.spf_reject), defer: condition(cfg.spf_defer) },
       }
     : undefined;
+  const dmarc = cfg.dmarc.enable
+    ? createDmarcGate({ bus, spool, txns, replyTo: advertisedAddress(cfg.grpc.advertise, grpcServer.address, grpcServer.port), config: cfg.dmarc, logger })
+    : undefined;
   let tls: TlsCertificates | undefined;
   if (cfg.tls_certificate !== undefined && cfg.tls_privatekey !== undefined) {
     // OCSP stapling (docs/adr/0005-ocsp-stapling.md): announce each chain, staple from the StapleStore / tls_ocsp_file
@@ -149,6 +153,7 @@ export async function startEdge(ctx: ServiceContext<EdgeConfig>): Promise<void> 
     },
     accept,
     ...(spf === undefined ? {} : { spf }),
+    ...(dmarc === undefined ? {} : { dmarc }),
     ...(tls === undefined ? {} : { tls }),
     ...(cfg.connection_events ? { events: busConnectionEvents(bus, logger) } : {}),
   };

@@ -1,0 +1,177 @@
+/**
+ * The edge's half of DMARC. At the end of DATA, before the MAIL record is
+ * published, the message (inline when small, else a temporary object in the
+ * spool bucket) goes out on postern.v1.dmarc.check with the SPF verdict; the
+ * dmarc service answers through EdgeCallback.ReportDmarc. The verdict then
+ * decides, as Exim's DATA ACL examples do:
+ * - reject → 550 5.7.1 (action `reject`, the default);
+ * - quarantine → accepted, with X-Postern-Quarantine and the MAIL record's
+ *   `quarantine` flag (delivery may file it apart);
+ * - temperror (or no verdict in time) → 451 4.7.0 by default, or accepted
+ *   (`temperror_action: accept`);
+ * - a p=reject author domain writing to a `mailing_lists` recipient → 550
+ *   "Messages from <dmarc_used_domain> break mailing lists" (Exim's example);
+ * - authenticated senders are not checked ($dmarc_status "off").
+ * Every checked message gets the verdict's Authentication-Results header
+ * ($dmarc_ar_header) and the MAIL record carries $dmarc_status.
+ *
+ * SECURITY: the verdict's header text comes from our dmarc service; the edge
+ * still flattens line ends when writing headers (accept.ts).
+ */
+import { type Bus, codecs, type ObjectStore, subjects } from "@postern/bus";
+import { BodyRef, type ClientInfo, DmarcCheckRequest, DmarcStatus, DmarcVerdict, type SpfVerdict } from "@postern/proto";
+import { reply, type Reply, type Transaction } from "@postern/smtp";
+import { stringList } from "@postern/service-kit";
+import { type Logger } from "pino";
+import { z } from "zod";
+import { type TxnRegistry } from "./txn";
+
+/** The edge section's `dmarc` block. */
+export const dmarcGateSchema = z.strictObject({
+  /** publish dmarc.check for every message from an unauthenticated client (needs the dmarc service) */
+  enable: z.boolean().default(false),
+  /** how long to wait for the verdict; none in time is temperror */
+  timeout_ms: z.number().int().positive().default(5_000),
+  /** what a `reject` status does: refuse (550 5.7.1), or accept flagged as quarantine */
+  reject_action: z.enum(["reject", "quarantine"]).default("reject"),
+  /** what temperror does: defer (451 4.7.0) or accept */
+  temperror_action: z.enum(["defer", "accept"]).default("defer"),
+  /** messages up to this size travel inside the request; larger ones through the spool bucket */
+  inline_max: z.number().int().positive().default(256 * 1024),
+  /** recipients (lists) for which mail from a p=reject domain is refused: "Messages from X break mailing lists" */
+  mailing_lists: stringList.default([]),
+  /** the header that marks a message accepted under quarantine */
+  quarantine_header: z.string().regex(/^[\x21-\x39\x3b-\x7e]+$/).default("X-Postern-Quarantine"),
+});
+export type DmarcGateConfig = z.infer<typeof dmarcGateSchema>;
+
+export interface DmarcGateDeps {
+  bus: Bus;
+  spool: ObjectStore;
+  txns: TxnRegistry;
+  /** our EdgeCallback address, as workers dial it */
+  replyTo: string;
+  config: DmarcGateConfig;
+  logger: Logger;
+}
+
+export interface DmarcGateInput {
+  transaction: Transaction;
+  /** the message as received */
+  chunks: readonly Buffer[];
+  client: ClientInfo;
+  spf: SpfVerdict | undefined;
+  authenticated: boolean;
+}
+
+export interface DmarcOutcome {
+  /** set when the message must be refused (then nothing is stored) */
+  reply?: Reply;
+  /** header fields to add (no line end) */
+  headers: string[];
+  /** MAIL record fields */
+  fields: { dmarcStatus: string; quarantine: boolean };
+  verdict?: DmarcVerdict;
+}
+
+export type DmarcGate = (input: DmarcGateInput) => Promise<DmarcOutcome>;
+
+const statusNames: Record<number, string> = {
+  [DmarcStatus.DMARC_STATUS_ACCEPT]: "accept",
+  [DmarcStatus.DMARC_STATUS_NONE]: "none",
+  [DmarcStatus.DMARC_STATUS_OFF]: "off",
+  [DmarcStatus.DMARC_STATUS_NOFROM]: "nofrom",
+  [DmarcStatus.DMARC_STATUS_QUARANTINE]: "quarantine",
+  [DmarcStatus.DMARC_STATUS_REJECT]: "reject",
+  [DmarcStatus.DMARC_STATUS_TEMPERROR]: "temperror",
+};
+
+export function dmarcStatusName(status: DmarcStatus): string {
+  return statusNames[status] ?? "temperror";
+}
+
+const printable = (s: string): string => s.replace(/[^\x20-\x7e]/g, "?").slice(0, 200);
+
+/** The decision for a verdict, pure (tests use it directly). */
+export function dmarcDecision(verdict: DmarcVerdict, recipients: readonly string[], config: DmarcGateConfig): DmarcOutcome {
+  const status = dmarcStatusName(verdict.status);
+  const used = printable(verdict.usedDomain);
+  const headers = verdict.arHeader === "" ? [] : [verdict.arHeader];
+  const lists = new Set(config.mailing_lists.map((a) => a.toLowerCase()));
+  if (verdict.domainPolicy === "reject" && recipients.some((r) => lists.has(r.toLowerCase()))) {
+    return { reply: reply(550, "5.7.1", `Messages from ${used} break mailing lists`), headers, fields: { dmarcStatus: status, quarantine: false }, verdict };
+  }
+  switch (status) {
+    case "reject":
+      if (config.reject_action === "reject") {
+        return { reply: reply(550, "5.7.1", `Message from ${used} failed sender's DMARC policy, REJECT`), headers, fields: { dmarcStatus: status, quarantine: false }, verdict };
+      }
+      return quarantined(verdict, used, headers, status, config);
+    case "quarantine":
+      return quarantined(verdict, used, headers, status, config);
+    case "temperror":
+      if (config.temperror_action === "defer") {
+        return { reply: reply(451, "4.7.0", "Temporary error in DMARC evaluation, try again later"), headers, fields: { dmarcStatus: status, quarantine: false }, verdict };
+      }
+      return { headers, fields: { dmarcStatus: status, quarantine: false }, verdict };
+    default:
+      return { headers, fields: { dmarcStatus: status, quarantine: false }, verdict };
+  }
+}
+
+function quarantined(verdict: DmarcVerdict, used: string, headers: string[], status: string, config: DmarcGateConfig): DmarcOutcome {
+  return {
+    headers: [...headers, `${config.quarantine_header}: DMARC policy of ${used} (${status})`],
+    fields: { dmarcStatus: status, quarantine: true },
+    verdict,
+  };
+}
+
+function temperror(txnId: string, why: string): DmarcVerdict {
+  return DmarcVerdict.fromPartial({ txnId, status: DmarcStatus.DMARC_STATUS_TEMPERROR, statusText: why, result: "temperror" });
+}
+
+export function createDmarcGate(deps: DmarcGateDeps): DmarcGate {
+  const { config, logger } = deps;
+  return async (input) => {
+    if (input.authenticated) return { headers: [], fields: { dmarcStatus: "off", quarantine: false } };
+    const { txnId, verdict } = deps.txns.open<DmarcVerdict>("dmarc", config.timeout_ms);
+    const body = Buffer.concat(input.chunks);
+    let spooled: string | undefined;
+    let result: DmarcVerdict;
+    try {
+      let ref: BodyRef;
+      if (body.length <= config.inline_max) ref = BodyRef.fromPartial({ location: { $case: "inline", value: body }, size: String(body.length) });
+      else {
+        spooled = `dmarc-${txnId}`;
+        await deps.spool.putBlob({ name: spooled }, body);
+        ref = BodyRef.fromPartial({ location: { $case: "spoolObject", value: spooled }, size: String(body.length) });
+      }
+      const request = DmarcCheckRequest.fromPartial({
+        replyTo: { grpcAddress: deps.replyTo, txnId },
+        client: input.client,
+        sender: input.transaction.mail.sender?.address ?? "",
+        body: ref,
+        ...(input.spf === undefined ? {} : { spf: input.spf }),
+      });
+      deps.bus.nc.publish(subjects.dmarcCheck, codecs.dmarcCheck.encode(request));
+      result = (await verdict) ?? temperror(txnId, "no DMARC verdict in time");
+    } catch (err) {
+      logger.warn({ event: "edge.dmarc_unavailable", err }, "dmarc.check not sent");
+      deps.txns.resolve("dmarc", txnId, null);
+      result = temperror(txnId, "DMARC check not sent");
+    } finally {
+      if (spooled !== undefined) deps.spool.delete(spooled).catch(() => undefined);
+    }
+    const outcome = dmarcDecision(
+      result,
+      input.transaction.recipients.map((r) => r.recipient.address),
+      config,
+    );
+    logger.info(
+      { event: "edge.dmarc_verdict", status: outcome.fields.dmarcStatus, used_domain: result.usedDomain, policy: result.domainPolicy, ip: input.client.ip, refused: outcome.reply?.code },
+      `H=[${input.client.ip}] DMARC ${outcome.fields.dmarcStatus}${result.usedDomain ? ` (${result.usedDomain})` : ""}${outcome.reply ? `: ${outcome.reply.code}` : ""}`,
+    );
+    return outcome;
+  };
+}
