@@ -85,7 +85,7 @@ describe("gRPC bearer token", () => {
     expect(await call(clientChannelOptions(undefined, { auth_token_file: file }))).toEqual({ text: "hi", sawAuthorization: false });
     const text = lines.map((l) => JSON.stringify(l));
     expect(text.some((l) => l.includes(TOKEN))).toBe(false);
-    expect(text.some((l) => l.includes('"auth_token":true'))).toBe(true);
+    expect(text.some((l) => l.includes('"auth":"token"'))).toBe(true);
   });
 
   test("configuration errors name the option, never the token", () => {

@@ -150,7 +150,7 @@ export async function startGrpcServer(opts: {
   });
   const host = parseHostPort(opts.listen)?.host ?? opts.listen.slice(0, opts.listen.lastIndexOf(":"));
   const address = `${host.includes(":") ? `[${host}]` : host}:${port}`;
-  opts.logger.info({ address, tls: opts.tls !== undefined, mtls: opts.tls?.require_client_cert === true, auth_token: token !== undefined }, logEvents.grpcListening);
+  opts.logger.info({ address, tls: opts.tls !== undefined, mtls: opts.tls?.require_client_cert === true, auth: token === undefined ? "none" : "token" }, logEvents.grpcListening);
   let closing: Promise<void> | undefined;
   return {
     port,
