@@ -19,11 +19,18 @@
  * submission_listen; passwords never logged; failures counted toward
  * smtp_max_errors. TLS 1.2 minimum; plaintext after STARTTLS is discarded.
  * No 250 before the MAIL record is stored. Input limits and SMTP smuggling
- * checks are in @postern/smtp.
+ * checks are in @postern/smtp. Sender-specified routing (%, !, quoted @)
+ * from untrusted clients is refused even for local domains. Per connection:
+ * a command deadline and a data idle timeout (421 4.4.2), replies capped at
+ * the engine's maxOutputBuffer with socket back-pressure; per process:
+ * smtp_accept_max and smtp_accept_max_per_host (421 4.3.2, per client
+ * address after PROXY).
  *
  * DIAGNOSTICS: log events and metrics are listed in ./diagnostics.ts; one
  * Exim-style "<= sender H=helo [ip] P=esmtps X=cipher A=user S=size id=..."
- * line per message; events msg:received and auth:fail.
+ * line per message; events msg:received and auth:fail (JetStream, PubAck
+ * awaited off the session's path) and tcp:connect, smtp:connect, smtp:ehlo,
+ * tcp:close (core publishes, see events.ts for why).
  */
 export { configSchema, edgeSectionSchema, type EdgeConfig, type EdgeSection } from "./config";
 export { startEdge } from "./service";
