@@ -5,7 +5,7 @@
  */
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
 import { Readable } from "node:stream";
-import { createDkimZone, type DkimDns, type DkimResult, type DkimZoneEntry, dkimAuthResults, DkimOptionsError, signMessage, verifyMessage, type VerifyOptions } from "./index";
+import { createDkimZone, type DkimDns, type DkimResult, type DkimZoneEntry, dkimAuthResults, DkimOptionsError, signMessage, signStream, verifyMessage, type VerifyOptions } from "./index";
 import { signRaw } from "./test/sign-raw";
 
 const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 });
@@ -203,6 +203,21 @@ describe("verifyMessage results", () => {
       for (let i = 0; i < message.length; i += size) parts.push(message.subarray(i, i + size));
       const [r] = await verifyMessage(Readable.from(parts), { resolver: createDkimZone(ZONE) });
       expect([size, r?.result]).toEqual([size, "pass"]);
+    }
+  });
+
+  it("a 20 MB message signed and verified from streams that never hold it whole", async () => {
+    const line = Buffer.from("The quick  brown fox\tjumps over the lazy dog \r\n");
+    const chunk = Buffer.concat(Array.from({ length: Math.floor(65536 / line.length) }, () => line));
+    const chunks = Math.ceil((20 * 1024 * 1024) / chunk.length);
+    async function* source(prefix: string): AsyncGenerator<Buffer> {
+      yield Buffer.from(`${prefix}From: big@example.com\r\nSubject: big\r\n\r\n`);
+      for (let i = 0; i < chunks; i++) yield await Promise.resolve(chunk);
+    }
+    for (const canonicalization of ["simple/simple", "relaxed/relaxed"] as const) {
+      const sig = await signStream(source(""), { domain: "example.com", selector: "sel", privateKey: rsa.privateKey, canonicalization, bodyLength: true });
+      const [r] = await verifyMessage(source(sig), { resolver: createDkimZone(ZONE) });
+      expect([canonicalization, r?.result, r?.bodyLength]).toEqual([canonicalization, "pass", chunks * chunk.length - (canonicalization === "relaxed/relaxed" ? (chunks * chunk.length / line.length) * 2 : 0)]);
     }
   });
 
