@@ -8,7 +8,7 @@ import { configSchema as edgeSchema, startEdge } from "@postern/edge";
 import { configSchema as outboundSchema, startDaneOutbound } from "@postern/dane-outbound";
 import { configSchema as eventsSchema, startDeliveryEvents } from "@postern/delivery-events";
 import { configSchema as spfSchema, startSpf } from "@postern/spf";
-import { configSchema as dmarcSchema, startDmarc } from "@postern/dmarc";
+import { configSchema as dmarcSchema, type DmarcDeps, startDmarc } from "@postern/dmarc";
 import { configSchema as ocspSchema, startOcspRefresher } from "@postern/ocsp-refresher";
 
 export interface Stack {
@@ -25,7 +25,9 @@ export interface Stack {
  * All six services in this process against a real nats-server and redis-server,
  * configured as the local stack is, with free loopback ports and a temporary Maildir.
  */
-export async function startStack(opts: { routes?: Record<string, string>; edge?: Record<string, unknown>; logLevel?: string } = {}): Promise<Stack> {
+export async function startStack(
+  opts: { routes?: Record<string, string>; edge?: Record<string, unknown>; logLevel?: string; dmarc?: Record<string, unknown>; dmarcDeps?: DmarcDeps } = {},
+): Promise<Stack> {
   const [nats, redis] = await Promise.all([startNats(), startRedis()]);
   const maildir = mkdtempSync(join(tmpdir(), "postern-maildir-"));
   const smtpPort = await freePort();
@@ -50,6 +52,7 @@ export async function startStack(opts: { routes?: Record<string, string>; edge?:
     delivery_events: { grpc: { listen: eventsAddress } },
     // every listener on a free port, so stacks in parallel test files do not collide
     spf: { grpc: { listen: "127.0.0.1:0" } },
+    dmarc: { grpc: { listen: "127.0.0.1:0" }, ...opts.dmarc },
   };
   const contexts: Array<ServiceContext<unknown>> = [];
   const run = async <S extends z.ZodType>(name: string, schema: S, start: (ctx: ServiceContext<z.infer<S>>) => Promise<void>): Promise<void> => {
@@ -60,7 +63,7 @@ export async function startStack(opts: { routes?: Record<string, string>; edge?:
     await run("delivery-events", eventsSchema, startDeliveryEvents);
     await run("dane-outbound", outboundSchema, startDaneOutbound);
     await run("spf", spfSchema, startSpf);
-    await run("dmarc", dmarcSchema, startDmarc);
+    await run("dmarc", dmarcSchema, (ctx) => startDmarc(ctx, opts.dmarcDeps));
     await run("ocsp-refresher", ocspSchema, startOcspRefresher);
     await run("edge", edgeSchema, startEdge);
   } catch (err) {
