@@ -417,6 +417,9 @@ async function rset(conn: SmtpConnection, t: number): Promise<boolean> {
 /** Delivers a job to one host over a pooled or new session; every failure becomes per-recipient results. */
 async function deliverToHost(host: HostInfo, job: DeliveryJob, o: SmtpClientOptions): Promise<RcptResult[]> {
   const key = `${o.lmtp ? "lmtp" : "smtp"}:${hostKey(host)}`;
+  // With a DANE/OCSP policy a session is only reused for the name it was checked for: another
+  // MX name on the same address may have other TLSA records (or require TLS where this did not).
+  const poolKey = o.tlsPolicy ? `${key}/${host.name.toLowerCase()}` : key;
   const down = o.hostMemory.check(key);
   if (down) {
     const res = new Results(job.recipients.length, host);
@@ -427,7 +430,7 @@ async function deliverToHost(host: HostInfo, job: DeliveryJob, o: SmtpClientOpti
   try {
     // A pooled session may have been closed by the server while idle: then fall back to a new one.
     for (let round = 0; round < 2; round++) {
-      const pooled = round === 0 ? o.pool.take(key) : undefined;
+      const pooled = round === 0 ? o.pool.take(poolKey) : undefined;
       let s: Session | SetupFailure;
       if (pooled) s = pooled;
       else {
@@ -462,7 +465,7 @@ async function deliverToHost(host: HostInfo, job: DeliveryJob, o: SmtpClientOpti
         res.settleOpen({ status: "deferred", errno: e.errno, errstr: e.message, hostLevel: true });
         return res.done();
       }
-      if (reusable) o.pool.give(key, s);
+      if (reusable) o.pool.give(poolKey, s);
       else void quit(s);
       return res.done();
     }
