@@ -10,12 +10,13 @@
 #   and no service start, so nothing listens on port 25)
 #   docker-compose (pnpm validate:deploy: `docker-compose config -q` checks docker-compose.yml without an engine)
 #   python3-dkim (dkimpy: libs/dkim's differential test signs and verifies with it)
+#   libxml2-utils (xmllint: DMARC aggregate report XML checked against the RFC 9990 schema)
 #   pnpm 10 (pnpm 11 needs Node 22; see ../docs/adr/0001-foundation.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PNPM_VERSION=10.34.9
-APT_PACKAGES=(nats-server redis-server swaks protobuf-compiler libprotobuf-dev haproxy openssl nsd unbound ldnsutils postgresql postfix docker-compose python3-dkim)
+APT_PACKAGES=(nats-server redis-server swaks protobuf-compiler libprotobuf-dev haproxy openssl nsd unbound ldnsutils postgresql postfix docker-compose python3-dkim libxml2-utils)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
