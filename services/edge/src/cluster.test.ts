@@ -1,5 +1,5 @@
 import { edgeSectionSchema } from "./config";
-import { resolveWorkers, WORKER_INDEX_ENV, workerEnvironment, workerPorts } from "./cluster";
+import { LineBatcher, resolveWorkers, WORKER_INDEX_ENV, workerEnvironment, workerPorts } from "./cluster";
 
 describe("edge.workers", () => {
   it.each([
@@ -58,5 +58,24 @@ describe("per-worker ports", () => {
       POSTERN_EDGE__GRPC__LISTEN: '"[::1]:50052"',
       POSTERN_EDGE__GRPC__ADVERTISE: '"edge:50052"',
     });
+  });
+});
+
+describe("LineBatcher (the edge's stdout)", () => {
+  it("writes the lines of one loop turn together, whole lines of at most 4096 characters per write", async () => {
+    const writes: string[] = [];
+    const out = new LineBatcher({ write: (chunk: string) => writes.push(chunk) });
+    out.write("a\n");
+    out.write("b\n");
+    expect(writes).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toEqual(["a\nb\n"]);
+    const line = `${"x".repeat(999)}\n`;
+    for (let i = 0; i < 10; i++) out.write(line);
+    await new Promise((r) => setImmediate(r));
+    expect(writes.slice(1).map((w) => w.length)).toEqual([4000, 4000, 2000]);
+    out.write("last\n");
+    out.flush();
+    expect(writes.at(-1)).toBe("last\n");
   });
 });

@@ -117,14 +117,46 @@ export function workerEnvironment(index: number, ports: WorkerPorts): Record<str
   };
 }
 
+/** at most this many characters per write: whole lines, within PIPE_BUF, so workers sharing a pipe do not interleave */
+const MAX_LOG_WRITE = 4096;
+
 /**
- * pino to stdout without a blocking write per line: under load the edge logs a line per message, and a synchronous
- * write each costs more than the line (pnpm bench:edge). Lines queue while a write is in flight and go out together;
- * nothing waits for a buffer to fill, so an idle edge's lines appear at once. Flushed at exit. A write is at most
- * 4096 characters, whole lines only: workers share stdout, and pipe writes up to PIPE_BUF bytes do not interleave.
+ * pino's stdout, one write per event-loop turn: under load the edge logs a line per message, and a write system call
+ * per line cost more than making the line (pnpm bench:edge). Lines made in one turn go out together at its end (an
+ * idle edge's lines appear at once); writes are synchronous (pino's SonicBoom: EAGAIN retried) and at most
+ * MAX_LOG_WRITE characters of whole lines; whatever is pending is written at exit.
  */
+export class LineBatcher {
+  private pending = "";
+  private scheduled = false;
+
+  constructor(private readonly out: { write(chunk: string): unknown }) {
+    process.once("exit", () => this.flush());
+  }
+
+  write(line: string): boolean {
+    if (this.pending.length > 0 && this.pending.length + line.length > MAX_LOG_WRITE) this.flush();
+    this.pending += line;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.flush();
+      });
+    }
+    return true;
+  }
+
+  flush(): void {
+    if (this.pending === "") return;
+    const chunk = this.pending;
+    this.pending = "";
+    this.out.write(chunk);
+  }
+}
+
 function logDestination(): NodeJS.WritableStream {
-  return pino.destination({ dest: 1, sync: false, maxWrite: 4096 }) as unknown as NodeJS.WritableStream;
+  return new LineBatcher(pino.destination({ dest: 1, sync: true })) as unknown as NodeJS.WritableStream;
 }
 
 function isMessage(m: unknown, type: string): boolean {
