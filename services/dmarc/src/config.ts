@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { natsConfigSchema } from "@postern/bus";
 import { parseServer } from "@postern/dns";
 import { dmarcModes } from "@postern/libdmarc";
-import { clientTlsConfigSchema, grpcServerConfigSchema, hostPortSchema, httpConfigSchema, logConfigSchema, stringListOf } from "@postern/service-kit";
+import { clientTlsConfigSchema, grpcAuthFields, grpcServerConfigSchema, hostPortSchema, httpConfigSchema, logConfigSchema, stringListOf } from "@postern/service-kit";
 import { z } from "zod";
 
 const dnsServer = z.string().refine((v) => parseServer(v) !== null, { message: "expected an IP address with optional port" });
@@ -18,6 +18,7 @@ export const dmarcSectionSchema = z.strictObject({
       /** a verdict must reach the asker within check_timeout_ms plus this of the request's arrival */
       deadline_ms: z.number().int().positive().default(1_000),
       tls: clientTlsConfigSchema.optional(),
+      ...grpcAuthFields,
     })
     .prefault({}),
   dns: z

@@ -60,10 +60,11 @@ export async function startDmarc(ctx: ServiceContext<DmarcConfig>, deps: DmarcDe
     ...(deps.now === undefined ? {} : { now: deps.now }),
   });
   const admission = new Admission(cfg.max_in_flight);
-  const callbacks = new GrpcClientPool(EdgeCallbackClient, clientCredentials(cfg.callback.tls), clientChannelOptions(cfg.callback.tls));
+  const callbacks = new GrpcClientPool(EdgeCallbackClient, clientCredentials(cfg.callback.tls), clientChannelOptions(cfg.callback.tls, cfg.callback));
   const server = await startGrpcServer({
     listen: cfg.grpc.listen,
     tls: cfg.grpc.tls,
+    auth: cfg.grpc,
     logger,
     services: [[DmarcService, dmarcServer({ check, admission, authservId: cfg.authserv_id, logger })]],
   });
