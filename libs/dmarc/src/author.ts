@@ -26,8 +26,9 @@ export function parseHeaderFields(message: string | Uint8Array): HeaderField[] {
   let text: string;
   if (typeof message === "string") text = message.length > MAX_HEADER_BYTES ? message.slice(0, MAX_HEADER_BYTES) : message;
   else {
-    const bytes = message.subarray(0, MAX_HEADER_BYTES);
-    text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+    // Only the header section is decoded: find its end in the bytes first.
+    const bytes = Buffer.from(message.buffer, message.byteOffset, Math.min(message.byteLength, MAX_HEADER_BYTES));
+    text = bytes.toString("latin1", 0, headerBytes(bytes));
   }
   const end = headerEnd(text);
   const lines = text.slice(0, end).split(/\r?\n/);
@@ -44,6 +45,15 @@ export function parseHeaderFields(message: string | Uint8Array): HeaderField[] {
     fields.push({ name: line.slice(0, colon).trim(), value: line.slice(colon + 1).replace(/^[ \t]+/, "") });
   }
   return fields;
+}
+
+/** Length of the header section in bytes (through the empty line), scanning only the header. */
+function headerBytes(bytes: Uint8Array): number {
+  for (let i = bytes.indexOf(10); i >= 0 && i < bytes.length - 1; i = bytes.indexOf(10, i + 1)) {
+    if (bytes[i + 1] === 10) return i + 2;
+    if (bytes[i + 1] === 13 && bytes[i + 2] === 10) return i + 3;
+  }
+  return bytes.length;
 }
 
 function headerEnd(text: string): number {
