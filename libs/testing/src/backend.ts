@@ -15,7 +15,9 @@ export interface Backend {
   why: string;
   /** "nats-server 2.9.10" or the image, "nats:2.10". */
   version: string;
-  /** Stops the server and removes its data. Safe to call more than once. */
+  /** The server's process id (local binaries only): for tests that kill it with a signal of their choice. */
+  pid?: number;
+  /** Stops the server and removes its data (not a caller's store directory). Safe to call more than once. */
   stop(): Promise<void>;
 }
 

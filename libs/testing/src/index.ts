@@ -22,7 +22,7 @@
  * also when the test process ends in any way (a guard process watches it).
  */
 export { type Backend } from "./backend";
-export { startNats, startRedis } from "./servers";
+export { type NatsPlace, startNats, startRedis } from "./servers";
 export { startPostgres, type PostgresBackend } from "./postgres";
 export { freePort } from "./ports";
 export { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from "./smtp-sink";

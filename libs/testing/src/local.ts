@@ -76,7 +76,7 @@ function killNow(p: LiveProcess): void {
       // already gone
     }
   }
-  rmSync(p.dir, { recursive: true, force: true });
+  if (p.dir !== "") rmSync(p.dir, { recursive: true, force: true });
 }
 
 /** $1: server pid, $2: its temporary directory. Waits for end-of-file, then SIGTERM, up to 5 s, SIGKILL, rm -rf. */
@@ -182,25 +182,36 @@ async function launch(spec: LocalSpec, path: string, port: number, dir: string):
   return child;
 }
 
-/** Starts the binary on a free 127.0.0.1 port with a fresh temporary directory. */
-export async function startLocal(spec: LocalSpec, path: string, why: string, version: string): Promise<Backend> {
+/** Where a local server runs when the caller chooses (a restart on the same port and store). */
+export interface LocalPlace {
+  /** this port instead of a free one */
+  port?: number;
+  /** this data directory, owned by the caller: kept when the server stops */
+  dir?: string;
+}
+
+/** Starts the binary on a free 127.0.0.1 port with a fresh temporary directory (or where `place` says). */
+export async function startLocal(spec: LocalSpec, path: string, why: string, version: string, place: LocalPlace = {}): Promise<Backend> {
   installExitHook();
   const state = shared();
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), `postern-${spec.kind}-`));
+    const port = place.port ?? (await freePort());
+    const ownDir = place.dir === undefined;
+    const dir = place.dir ?? mkdtempSync(join(tmpdir(), `postern-${spec.kind}-`));
+    // the guard and stop() remove only a directory this function made
+    const removable = ownDir ? dir : "";
     let child: ChildProcess;
     try {
       child = await launch(spec, path, port, dir);
     } catch (err) {
-      rmSync(dir, { recursive: true, force: true });
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
       // Someone took the port between freePort() and the bind: pick another.
-      if (err instanceof StartError && err.addressInUse && attempt < ATTEMPTS) continue;
+      if (err instanceof StartError && err.addressInUse && attempt < ATTEMPTS && place.port === undefined) continue;
       throw err;
     }
     const pid = child.pid as number;
-    const guard = spawnGuard(pid, dir);
-    const live: LiveProcess = { pid, guardPid: guard?.pid, dir };
+    const guard = spawnGuard(pid, removable);
+    const live: LiveProcess = { pid, guardPid: guard?.pid, dir: removable };
     state.live.add(live);
     // Do not keep the test process alive for a server someone forgot to stop; the guard reaps it.
     // Keep reading its output (a Go server dies of SIGPIPE when its stderr pipe closes) without holding the event loop.
@@ -221,12 +232,13 @@ export async function startLocal(spec: LocalSpec, path: string, why: string, ver
       via: "local-binary",
       why,
       version,
+      pid,
       stop: () =>
         (stopping ??= (async () => {
           await terminate(child);
           stopGuard();
           state.live.delete(live);
-          rmSync(dir, { recursive: true, force: true });
+          if (ownDir) rmSync(dir, { recursive: true, force: true });
         })()),
     };
   }

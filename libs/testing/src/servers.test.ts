@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { connect, createServer } from "node:net";
 import { chooseRuntime, INSTALL_HINT } from "./backend";
 import { findBinary, spawnGuard, startLocal, type LocalSpec } from "./local";
@@ -62,6 +64,26 @@ describe("startNats / startRedis", () => {
     }
     expect(await refused(nats.port)).toBe(true);
     await nats.stop(); // twice is fine
+  });
+
+  it("restarts nats-server on the same port and store after kill -9, and leaves the caller's store in place", async () => {
+    const storeDir = mkdtempSync(join(tmpdir(), "postern-nats-place-"));
+    try {
+      const port = await freePort();
+      const first = await startNats({ port, storeDir });
+      expect(first).toMatchObject({ port, via: "local-binary" });
+      process.kill(first.pid as number, "SIGKILL");
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await refused(port)).toBe(true);
+      const second = await startNats({ port, storeDir });
+      expect(second.pid).not.toBe(first.pid);
+      expect(JSON.parse((await talk(port, undefined, /\r\n/)).slice(5))).toMatchObject({ jetstream: true });
+      await second.stop();
+      await first.stop(); // the killed one: nothing left to do
+      expect(existsSync(join(storeDir, "jetstream"))).toBe(true);
+    } finally {
+      rmSync(storeDir, { recursive: true, force: true });
+    }
   });
 
   it("starts redis-server without persistence", async () => {

@@ -1,6 +1,6 @@
 import { announce, type Backend, INSTALL_HINT, runtimeChoice } from "./backend";
 import { startContainer, type ContainerSpec } from "./containers";
-import { binaryVersion, findBinary, startLocal, type LocalSpec } from "./local";
+import { binaryVersion, findBinary, type LocalPlace, startLocal, type LocalSpec } from "./local";
 
 interface ServerSpec {
   local: LocalSpec;
@@ -39,8 +39,10 @@ const redis: ServerSpec = {
   },
 };
 
-async function start(spec: ServerSpec): Promise<Backend> {
-  const choice = await runtimeChoice();
+async function start(spec: ServerSpec, place: LocalPlace = {}): Promise<Backend> {
+  const placed = place.port !== undefined || place.dir !== undefined;
+  // a chosen port or store directory is a local process's (a container has its own of both)
+  const choice = placed ? { use: "local-binary" as const, why: "a port or store directory was given" } : await runtimeChoice();
   let backend: Backend;
   if (choice.use === "testcontainers") {
     backend = await startContainer(spec.container, choice.why);
@@ -53,15 +55,26 @@ async function start(spec: ServerSpec): Promise<Backend> {
           `Install the servers (${INSTALL_HINT}) or start a Docker engine.`,
       );
     }
-    backend = await startLocal(spec.local, path, choice.why, await binaryVersion(spec.local, path));
+    backend = await startLocal(spec.local, path, choice.why, await binaryVersion(spec.local, path), place);
   }
   announce(spec.local.kind, backend);
   return backend;
 }
 
-/** nats-server with JetStream (-js) and a temporary store directory, on 127.0.0.1 and a free port. */
-export function startNats(): Promise<Backend> {
-  return start(nats);
+/** Where startNats runs nats-server when a test must restart it as it was (kill -9, then the same port and store). */
+export interface NatsPlace {
+  /** this port instead of a free one */
+  port?: number;
+  /** this JetStream store directory (-sd), kept by stop(): the caller creates and removes it */
+  storeDir?: string;
+}
+
+/**
+ * nats-server with JetStream (-js) and a temporary store directory, on 127.0.0.1 and a free port.
+ * With `place` it is always the local binary, on that port and store; Backend.pid is set.
+ */
+export function startNats(place: NatsPlace = {}): Promise<Backend> {
+  return start(nats, { port: place.port, dir: place.storeDir });
 }
 
 /** redis-server without persistence (--save "" --appendonly no), on 127.0.0.1 and a free port. */
