@@ -21,7 +21,6 @@ const LF = 0x0a;
 const SP = 0x20;
 const HTAB = 0x09;
 const CRLF = Buffer.from("\r\n", "latin1");
-const SPACE = Buffer.from(" ", "latin1");
 const SCRATCH_SIZE = 16 * 1024;
 const DIRECT_RUN = 2048;
 
@@ -183,34 +182,62 @@ export class BodyCanonicalizer {
       this.emit(chunk, s, e);
       return;
     }
-    let i = s;
-    while (i < e) {
-      // a run of WSP
-      let j = i;
-      while (j < e && (chunk[j] === SP || chunk[j] === HTAB)) j++;
-      if (j > i) {
-        // Leading and inner runs become one SP; trailing ones vanish, so write it only when content follows.
-        this.pendingSpace = true;
-        i = j;
-        if (i >= e) break;
-      }
-      // a run of non-WSP
-      while (j < e && chunk[j] !== SP && chunk[j] !== HTAB) j++;
+    if (!this.pendingSpace && this.alreadyRelaxed(chunk, s, e)) {
+      // The usual line: single spaces, no tabs, nothing trailing. One slice, no per-word work.
       if (!this.lineHasContent) this.startContent();
-      if (this.pendingSpace) {
-        // A single SP right before the run is already canonical: keep it in the slice.
-        if (i - 1 >= s && chunk[i - 1] === SP && (i - 2 < s || (chunk[i - 2] !== SP && chunk[i - 2] !== HTAB)) && this.runChunk === chunk && this.runEnd === i - 1) {
-          this.emit(chunk, i - 1, j);
-          this.pendingSpace = false;
-          i = j;
-          continue;
-        }
-        this.emit(SPACE, 0, 1);
-      }
-      this.pendingSpace = false;
-      this.emit(chunk, i, j);
-      i = j;
+      this.emit(chunk, s, e);
+      return;
     }
+    // Otherwise rewrite the segment octet by octet into the scratch buffer (state in locals: this is the hot loop).
+    this.flushRun();
+    const scratch = this.scratch;
+    let used = this.scratchUsed;
+    let pending = this.pendingSpace;
+    let wrote = false;
+    for (let k = s; k < e; k++) {
+      const c = chunk[k] as number;
+      if (c === SP || c === HTAB) {
+        // Leading and inner runs become one SP; trailing ones vanish, so it is written only when content follows.
+        pending = true;
+        continue;
+      }
+      if (!this.lineHasContent) {
+        this.scratchUsed = used;
+        this.startContent();
+        this.flushRun();
+        used = this.scratchUsed;
+      }
+      if (used + 2 > SCRATCH_SIZE) {
+        this.scratchUsed = used;
+        this.flushScratch();
+        used = 0;
+      }
+      if (pending) {
+        scratch[used++] = SP;
+        pending = false;
+      }
+      scratch[used++] = c;
+      wrote = true;
+    }
+    this.scratchUsed = used;
+    this.pendingSpace = pending;
+    if (wrote) this.wroteAny = true;
+  }
+
+  /** [s, e) has no HTAB, no two SPs in a row and no SP at the end: relaxed leaves it as it is. */
+  private alreadyRelaxed(chunk: Buffer, s: number, e: number): boolean {
+    const last = chunk[e - 1];
+    if (last === SP || last === HTAB) return false;
+    let prevSpace = false;
+    for (let k = s; k < e; k++) {
+      const c = chunk[k];
+      if (c === SP) {
+        if (prevSpace) return false;
+        prevSpace = true;
+      } else if (c === HTAB) return false;
+      else prevSpace = false;
+    }
+    return true;
   }
 
   private startContent(): void {
