@@ -14,7 +14,10 @@
  * session's path: msg:received (accept.ts), auth:fail and msg:rcpt:refused
  * (service.ts). connection_events: false turns these four off.
  */
-import { type Bus, codecs, newEvent, subjects } from "@postern/bus";
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { type Bus, codecs, subjects } from "@postern/bus";
+import { Event } from "@postern/proto";
 import { type Logger } from "pino";
 import { logEvents } from "./diagnostics";
 
@@ -24,14 +27,16 @@ export type ConnectionEventName = "tcp:connect" | "smtp:connect" | "smtp:ehlo" |
 export type ConnectionEvents = (name: ConnectionEventName, attributes: Record<string, string>) => void;
 
 export function busConnectionEvents(bus: Bus, logger: Logger): ConnectionEvents {
-  // one subject per name, computed once (subjects.event validates the name)
+  // what newEvent() does, minus its per-call work: the subject (and name check) once per name, the host name once
   const subjectOf = new Map<string, string>();
+  const host = hostname();
   let failures = 0;
   return (name, attributes) => {
     try {
       let subject = subjectOf.get(name);
       if (subject === undefined) subjectOf.set(name, (subject = subjects.event(name)));
-      bus.nc.publish(subject, codecs.event.encode(newEvent(name, { attributes })));
+      const event = Event.fromPartial({ id: randomUUID(), name, time: new Date(), host, attributes });
+      bus.nc.publish(subject, codecs.event.encode(event));
     } catch (err) {
       // a closed connection throws on publish; log the first failures only, not one line per connection
       if (failures++ < 10) logger.warn({ event: logEvents.eventFailed, name, err }, `${name} event not published`);
