@@ -108,7 +108,7 @@ async function main() {
       const edge = await startEdge(work, nats.url, w);
       stops.push(() => edge.stop());
       const n = workerCount(w);
-      targets.push({ key: edge.name, label: `edge, ${n} worker${n === 1 ? "" : "s"}${w === "auto" ? " (auto)" : ""}`, port: edge.port, edge: true });
+      targets.push({ key: `edge-${n}w`, label: `edge, ${n} worker${n === 1 ? "" : "s"}${w === "auto" ? " (auto)" : ""}`, port: edge.port, edge: true });
     }
 
     const stored = async () => (await bus.jsm.streams.info(streamNames.mail)).state.messages;
@@ -133,7 +133,8 @@ async function main() {
         rates[t.key].push(rate);
         line.push(`${t.key} ${fmt(rate)}`);
       }
-      console.log(`  round ${round}: ${line.join(", ")} msgs/s`);
+      const ratios = rates.postfix === undefined ? [] : targets.filter((t) => t.edge).map((t) => `${t.key} ${fmt(rates[t.key][round - 1] / rates.postfix[round - 1], 2)}x`);
+      console.log(`  round ${round}: ${line.join(", ")} msgs/s${ratios.length > 0 ? `; vs Postfix: ${ratios.join(", ")}` : ""}`);
     }
 
     const med = Object.fromEntries(targets.map((t) => [t.key, median(rates[t.key])]));
