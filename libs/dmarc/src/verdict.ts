@@ -174,6 +174,7 @@ export async function evaluateDmarc(input: DmarcInput, options: DmarcOptions): P
   const from = input.from ?? (input.message === undefined ? [] : fromValues(parseHeaderFields(input.message)));
   const author = authorDomains(from);
   base.authorDomains = author.kind === "one" ? [author.domain] : author.domains;
+  if (author.kind === "multiple-domains" && options.mode === "rfc7489") return strictestOf(base, author.domains, spf, input.dkim, options, lookup);
   if (author.kind !== "one") {
     const why = {
       none: "No From: domain found",
@@ -189,6 +190,34 @@ export async function evaluateDmarc(input: DmarcInput, options: DmarcOptions): P
   } catch (err) {
     return toErrorVerdict(base, err, authorDomain);
   }
+}
+
+/**
+ * RFC 7489 6.6.1: a From field with mailboxes of several domains is checked
+ * once per domain and the strictest policy among the failing checks applies
+ * (a temperror for any domain makes the whole temperror). RFC 9989 instead
+ * leaves such a message without DMARC validation (nofrom).
+ */
+async function strictestOf(
+  base: Partial_,
+  domains: readonly string[],
+  spf: SpfResultInput | undefined,
+  dkim: readonly DkimResultInput[],
+  options: DmarcOptions,
+  lookup: DmarcLookup,
+): Promise<DmarcVerdict> {
+  const verdicts: DmarcVerdict[] = [];
+  for (const domain of domains.slice(0, 8)) {
+    try {
+      verdicts.push(await evaluateFor(base, domain, spf, dkim, options, lookup));
+    } catch (err) {
+      return toErrorVerdict(base, err, domain);
+    }
+  }
+  const temp = verdicts.find((v) => v.result === "temperror");
+  if (temp !== undefined) return temp;
+  const failing = verdicts.filter((v) => v.result === "fail").sort((a, b) => STRENGTH[b.disposition] - STRENGTH[a.disposition]);
+  return failing[0] ?? verdicts.find((v) => v.result === "pass") ?? (verdicts[0] as DmarcVerdict);
 }
 
 async function evaluateFor(

@@ -72,7 +72,17 @@ export const cases: Case[] = [
   { name: "strict DKIM alignment refuses a subdomain", from: "a@strict.test", dkim: [["sub.strict.test", "pass"]], want: both("reject") },
   { name: "strict SPF alignment refuses a parent", from: "a@sub.strict.test", spf: ["pass", "strict.test"], want: both("reject", "strict.test") },
   { name: "no From", from: "", want: both("nofrom", "", "") },
-  { name: "two From domains", from: "a@example.com, b@none.test", want: both("nofrom") },
+  {
+    name: "two From domains: 9989 cannot validate (nofrom); 7489 checks both and applies the strictest failing policy",
+    from: "a@example.com, b@none.test",
+    want: { rfc7489: { status: "reject", used: "example.com" }, rfc9989: { status: "nofrom" } },
+  },
+  {
+    name: "two From domains, one passing: 7489 still applies the failing one's policy",
+    from: "a@example.com, b@quarantine.test",
+    dkim: [["example.com", "pass"]],
+    want: { rfc7489: { status: "quarantine", used: "quarantine.test" }, rfc9989: { status: "nofrom" } },
+  },
   { name: "same domain twice is one author", from: "a@example.com, b@EXAMPLE.com.", dkim: [["example.com", "pass"]], want: both("accept") },
   { name: "DNS timeout", from: "a@tempfail.test", want: both("temperror", "tempfail.test", "") },
   { name: "two records: none", from: "a@two.test", want: both("none", "two.test", "") },
