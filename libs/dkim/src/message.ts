@@ -15,10 +15,10 @@ import type { MessageSource } from "./types";
 const CR = 0x0d;
 const LF = 0x0a;
 
-/** Splits the header section from a whole message in memory. `bodyStart` is -1 when the header section is too large. */
+/** Splits the header section from a whole message in memory (subarrays, no copy); `tooLarge` past maxHeaderBytes. */
 export function splitWhole(message: Buffer, maxHeaderBytes: number): { header: Buffer; body: Buffer; tooLarge: boolean } {
   const scan = new HeaderEndScanner();
-  const end = scan.feed(message, 0);
+  const end = scan.feed(message);
   const headerEnd = end === -1 ? message.length : end;
   if (headerEnd > maxHeaderBytes) return { header: message.subarray(0, 0), body: message.subarray(0, 0), tooLarge: true };
   return { header: message.subarray(0, headerEnd), body: message.subarray(headerEnd), tooLarge: false };
@@ -34,8 +34,8 @@ export class HeaderEndScanner {
   /** At a line start, a CR was seen: an LF now ends the header section. */
   private crAtLineStart = false;
 
-  /** Returns the offset in `chunk` just after the empty line, or -1. `base` is ignored for offsets (chunk-relative). */
-  feed(chunk: Buffer, _base: number): number {
+  /** Returns the offset in `chunk` just after the empty line, or -1 when the header section goes on. */
+  feed(chunk: Buffer): number {
     let i = 0;
     const n = chunk.length;
     while (i < n) {
@@ -150,7 +150,7 @@ export async function readHead(message: MessageSource, maxHeaderBytes: number): 
     const next = await iterator.next();
     if (next.done === true) break;
     const chunk = toBuffer(next.value);
-    const end = scan.feed(chunk, size);
+    const end = scan.feed(chunk);
     if (end === -1) {
       size += chunk.length;
       if (size > maxHeaderBytes) {

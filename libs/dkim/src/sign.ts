@@ -149,7 +149,7 @@ export class DkimSigner {
       this.canon.update(buf);
       return;
     }
-    const end = this.scan.feed(buf, this.headerSize);
+    const end = this.scan.feed(buf);
     const head = end === -1 ? buf : buf.subarray(0, end);
     this.headerSize += head.length;
     if (this.headerSize > this.p.maxHeaderBytes) throw new DkimSignError("header section too large");
