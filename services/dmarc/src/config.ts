@@ -53,6 +53,8 @@ export const dmarcSectionSchema = z.strictObject({
   dmarc_enable_forensic: z.boolean().default(false),
   /** Exim: dmarc_forensic_sender. Default postmaster@<authserv_id>. */
   dmarc_forensic_sender: mailbox.optional(),
+  /** failure reports per reported domain per hour and instance (RFC 9991 asks receivers to limit them); 0: none */
+  forensic_max_per_domain_hour: z.number().int().min(0).default(20),
   reports: z
     .strictObject({
       /** record one aggregate row per evaluation (JetStream stream DMARC_AGGREGATE) */

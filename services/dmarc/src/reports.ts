@@ -86,12 +86,40 @@ export async function queueMail(bus: Bus, mail: { sender: string; recipients: re
   return id;
 }
 
+/**
+ * A fixed-window limit per domain (RFC 9991: receivers limit failure reports,
+ * so a forged flood cannot be turned into a report flood). In memory, per instance.
+ */
+export class ReportLimiter {
+  private window = 0;
+  private readonly counts = new Map<string, number>();
+  constructor(
+    private readonly maxPerWindow: number,
+    private readonly windowMs = 3_600_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Takes one report slot for the domain; false when its budget for this window is spent. */
+  take(domain: string): boolean {
+    const w = Math.floor(this.now() / this.windowMs);
+    if (w !== this.window) {
+      this.window = w;
+      this.counts.clear();
+    }
+    const n = this.counts.get(domain) ?? 0;
+    if (n >= this.maxPerWindow || this.counts.size >= 100_000) return false;
+    this.counts.set(domain, n + 1);
+    return true;
+  }
+}
+
 export interface ForensicDeps {
   bus: Bus;
   dns: DmarcDns;
   mode: DmarcMode;
   sender: string;
   reportingMta: string;
+  limiter?: ReportLimiter;
 }
 
 /** Queues a failure report when the record asks for one and a ruf= destination verifies. Returns the message id or null. */
@@ -101,6 +129,7 @@ export async function sendForensic(
   facts: { body: Buffer; sourceIp: string; mailFrom: string; rcptTo?: readonly string[]; deliveryResult: "delivered" | "spam" | "reject" | "other" },
 ): Promise<{ messageId: string; recipients: string[] } | null> {
   if (!wantsFailureReport(v) || v.record === undefined || v.policyDomain === undefined) return null;
+  if (deps.limiter !== undefined && !deps.limiter.take(v.authorDomain ?? v.policyDomain)) return null;
   const uris = await verifyReportUris(deps.dns, deps.mode, v.policyDomain, v.record.ruf, "ruf");
   const recipients = uris.map((u) => u.address).filter((a): a is string => a !== undefined);
   if (recipients.length === 0) return null;

@@ -9,7 +9,7 @@ import { type DmarcConfig, type DmarcSection } from "./config";
 import { startConsumer } from "./consumer";
 import { createDmarcMetrics, logEvents } from "./diagnostics";
 import { dkimDnsFromDmarcDns, dmarcDnsFromResolver } from "./dns-adapter";
-import { ensureAggregateStream, recordAggregate, sendForensic } from "./reports";
+import { ensureAggregateStream, recordAggregate, ReportLimiter, sendForensic } from "./reports";
 import { dmarcServer } from "./server";
 
 export interface DmarcDeps {
@@ -82,6 +82,7 @@ export async function startDmarc(ctx: ServiceContext<DmarcConfig>, deps: DmarcDe
     { timeoutMs: budgetMs + 1_000 },
   );
 
+  const forensicLimiter = cfg.forensic_max_per_domain_hour > 0 ? new ReportLimiter(cfg.forensic_max_per_domain_hour) : undefined;
   const consumer = startConsumer({
     bus,
     check,
@@ -104,7 +105,7 @@ export async function startDmarc(ctx: ServiceContext<DmarcConfig>, deps: DmarcDe
       if (cfg.dmarc_enable_forensic && verdict.result === "fail") {
         try {
           const sent = await sendForensic(
-            { bus, dns, mode: cfg.mode, sender: forensicSender(cfg), reportingMta: cfg.authserv_id },
+            { bus, dns, mode: cfg.mode, sender: forensicSender(cfg), reportingMta: cfg.authserv_id, ...(forensicLimiter === undefined ? {} : { limiter: forensicLimiter }) },
             verdict,
             { body, sourceIp, mailFrom: request.sender, deliveryResult: verdict.status === "reject" ? "reject" : verdict.status === "quarantine" ? "spam" : "delivered" },
           );
