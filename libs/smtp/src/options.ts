@@ -34,6 +34,7 @@ export function resolveOptions(o: SessionOptions): ResolvedOptions {
     maxAuthLine: o.maxAuthLine ?? 12288,
     prdr: o.prdr ?? false,
     maxOutputBuffer: o.maxOutputBuffer ?? 65_536,
+    maxTextLine: o.maxTextLine ?? 0,
   };
   if (!/^[\x21-\x7e]+$/.test(r.hostname)) throw new SmtpOptionsError("hostname", "must be printable ASCII without spaces");
   if (!positive(r.maxMessageSize)) throw new SmtpOptionsError("maxMessageSize", "must be a positive integer");
@@ -41,6 +42,7 @@ export function resolveOptions(o: SessionOptions): ResolvedOptions {
   if (!(Number.isSafeInteger(r.maxCommandLine) && r.maxCommandLine >= 512)) throw new SmtpOptionsError("maxCommandLine", "must be at least 512");
   if (!positive(r.maxErrors)) throw new SmtpOptionsError("maxErrors", "must be a positive integer");
   if (!(Number.isSafeInteger(r.maxAuthLine) && r.maxAuthLine >= 512)) throw new SmtpOptionsError("maxAuthLine", "must be at least 512");
+  if (!(Number.isSafeInteger(r.maxTextLine) && (r.maxTextLine === 0 || r.maxTextLine >= 998))) throw new SmtpOptionsError("maxTextLine", "must be 0 or at least 998");
   if (!(Number.isSafeInteger(r.maxOutputBuffer) && r.maxOutputBuffer >= 1024)) throw new SmtpOptionsError("maxOutputBuffer", "must be at least 1024");
   if (r.requireTls && !r.tlsAvailable && !r.tlsActive) throw new SmtpOptionsError("requireTls", "needs tlsAvailable or tlsActive");
   if (r.auth && (r.authMechanisms.length === 0 || r.authMechanisms.some((m) => !mechanisms.has(m)))) {

@@ -36,6 +36,8 @@ export const replies = {
   utf8Required: reply(553, "5.6.7", "Must declare SMTPUTF8 to send UTF-8 addresses"),
   tooManyRecipients: reply(452, "4.5.3", "Error: too many recipients"),
   sizeExceeded: reply(552, "5.3.4", "Message size exceeds fixed limit"),
+  /** RFC 5321 4.5.3.1.10 "500 Line too long", for message content over maxTextLine */
+  textLineTooLong: reply(500, "5.5.2", "Line too long: the message has a line over the limit (RFC 5321 4.5.3.1.6)"),
   bareNewline: reply(550, "5.6.0", "Message contains bare CR or LF; lines must end with CRLF (RFC 5321 2.3.8)"),
   tooManyErrors: reply(421, "4.7.0", "Error: too many errors, closing connection"),
   forbiddenCommand: reply(421, "4.7.0", "Error: HTTP or proxy command received, closing connection"),

@@ -45,6 +45,7 @@ export abstract class SessionContent extends SessionState {
     }
     if (info.sizeExceeded) return this.reject(info, "size", "DATA");
     if (info.bareCr || info.bareLf) return this.reject(info, "bare_newline", "DATA");
+    if (this.tooLongLines(info)) return this.reject(info, "line_length", "DATA");
     return this.contentEnd(info, "DATA");
   }
 
@@ -73,15 +74,23 @@ export abstract class SessionContent extends SessionState {
     if (c.refusal !== undefined) return this.error(c.refusal.error, c.refusal.reply, c.line);
     if (c.body === null) return undefined; // refused by the adapter's "data" answer, already replied to
     if (c.body.exceeded) return this.reject(c.body.info(), "size", "BDAT");
-    if (c.args.last) return this.contentEnd(c.body.info(), "BDAT");
+    if (c.args.last) {
+      const info = c.body.info();
+      return this.tooLongLines(info) ? this.reject(info, "line_length", "BDAT") : this.contentEnd(info, "BDAT");
+    }
     const reply = replies.chunkReceived(c.args.size);
     this.push(reply);
     return { type: "command", command: { verb: "BDAT", size: c.args.size, last: false }, reply };
   }
 
-  /** The engine refuses the message at its end (size, bare CR/LF); the transaction is over. */
+  /** maxTextLine is set and a line of this (non-BINARYMIME) message is longer. */
+  private tooLongLines(info: DataInfo): boolean {
+    return this.options.maxTextLine > 0 && info.longLines && this.tx?.mail.params.body !== "BINARYMIME";
+  }
+
+  /** The engine refuses the message at its end (size, bare CR/LF, line length); the transaction is over. */
   private reject(info: DataInfo, reason: MessageRejectReason, via: ContentVia): SmtpEvent {
-    const reply = reason === "size" ? replies.sizeExceeded : replies.bareNewline;
+    const reply = reason === "size" ? replies.sizeExceeded : reason === "line_length" ? replies.textLineTooLong : replies.bareNewline;
     const transaction = this.tx as Transaction;
     this.resetTransaction();
     this.push(reply);

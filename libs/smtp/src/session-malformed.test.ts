@@ -99,6 +99,22 @@ const cases: Case[] = [
   { name: "LF.CRLF in DATA: not the end", reads: [`${ehlo}${mail}${rcpt}DATA\r\n`, "x\n.\r\nNOOP\r\n.\r\n"], want: [...ok, "354", "550 5.6.0"] },
   { name: "CRLF.CR CRLF in DATA: not the end", reads: [`${ehlo}${mail}${rcpt}DATA\r\n`, "x\r\n.\r\r\n.\r\n"], want: [...ok, "354", "550 5.6.0"] },
 
+  // text line length (maxTextLine; RFC 5321 4.5.3.1.6)
+  {
+    name: "998 octets per message line is the standard's limit: accepted",
+    reads: [`${ehlo}${mail}${rcpt}DATA\r\n`, `${big(998, "t")}\r\n.\r\n`],
+    options: { maxTextLine: 998 },
+    want: [...ok, "354", "250 2.0.0"],
+  },
+  {
+    name: "999 octets in a message line: 500 5.5.2 at the end, in sync",
+    reads: [`${ehlo}${mail}${rcpt}DATA\r\n`, `a\r\n${big(999, "t")}\r\nb\r\n.\r\nNOOP\r\n`],
+    options: { maxTextLine: 998 },
+    want: [...ok, "354", "500 5.5.2", "250 2.0.0"],
+  },
+  { name: "a long line in the last BDAT chunk", reads: [`${ehlo}${mail}${rcpt}BDAT 1002 LAST\r\n${big(1000, "t")}\r\n`], options: { maxTextLine: 998 }, want: [...ok, "500 5.5.2"] },
+  { name: "no limit by default", reads: [`${ehlo}${mail}${rcpt}DATA\r\n`, `${big(5000, "t")}\r\n.\r\n`], want: [...ok, "354", "250 2.0.0"] },
+
   // commands out of order
   { name: "DATA before EHLO", reads: ["DATA\r\n"], want: ["220", "503 5.5.1"] },
   { name: "RCPT before EHLO", reads: [rcpt], want: ["220", "503 5.5.1"] },

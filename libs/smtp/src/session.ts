@@ -200,13 +200,13 @@ export class SmtpServerSession extends SessionContent {
     this.pendingChunk = null;
     if (chunk === null) {
       if (reply.code === 354) {
-        this.decoder = new DataDecoder(this.options.maxMessageSize);
+        this.decoder = new DataDecoder(this.options.maxMessageSize, this.options.maxTextLine || 998);
         this.mode = "data";
       }
       return true;
     }
     if (reply.code === 354) {
-      this.bdatBody = new BdatBody(this.options.maxMessageSize);
+      this.bdatBody = new BdatBody(this.options.maxMessageSize, this.options.maxTextLine || 998);
       this.startChunk(chunk.args, this.bdatBody, chunk.line);
       return false;
     }

@@ -68,7 +68,7 @@ export const ProtocolErrorKind = {
 } as const;
 export type ProtocolErrorKind = (typeof ProtocolErrorKind)[keyof typeof ProtocolErrorKind];
 
-export type MessageRejectReason = "size" | "bare_newline";
+export type MessageRejectReason = "size" | "bare_newline" | "line_length";
 
 /** How the message content arrived. */
 export type ContentVia = "DATA" | "BDAT";
@@ -188,6 +188,12 @@ export interface SessionOptions {
   readonly prdr?: boolean;
   /** octets of queued replies past which next() stops parsing until takeOutput() (outputFull); default 65536 */
   readonly maxOutputBuffer?: number;
+  /**
+   * octets per line of message content, CRLF not counted: a message with a longer line is refused at its end
+   * (500 5.5.2, RFC 5321 4.5.3.1.6 and 4.5.3.1.10; BODY=BINARYMIME is exempt). 0 (default): no limit, and
+   * DataInfo.longLines reports lines over 998 octets
+   */
+  readonly maxTextLine?: number;
 }
 
 export interface ResolvedOptions {
@@ -208,4 +214,5 @@ export interface ResolvedOptions {
   readonly maxAuthLine: number;
   readonly prdr: boolean;
   readonly maxOutputBuffer: number;
+  readonly maxTextLine: number;
 }

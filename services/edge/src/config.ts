@@ -52,6 +52,11 @@ export const edgeSectionSchema = z
       .default(() => hostname()),
     /** octets; advertised as SIZE and enforced (552 5.3.4) */
     message_size_limit: z.number().int().positive().default(52_428_800),
+    /**
+     * octets per line of message content (CRLF not counted): a message with a longer line gets 500 5.5.2 at its end
+     * (RFC 5321 4.5.3.1.6: 998 is the standard's limit; Exim's message_linelength_limit). 0: no limit (the default)
+     */
+    message_linelength_limit: z.number().int().refine((n) => n === 0 || n >= 998, { message: "expected 0 or at least 998" }).default(0),
     /** RCPT commands per message beyond this get 452 4.5.3 */
     recipients_max: z.number().int().positive().default(100),
     /**

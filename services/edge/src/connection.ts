@@ -150,6 +150,7 @@ export class SmtpConnection {
       hostname: c.hostname,
       maxMessageSize: c.message_size_limit,
       maxRecipients: c.recipients_max,
+      maxTextLine: c.message_linelength_limit,
       maxErrors: c.smtp_max_errors,
       syncCheck: c.smtp_enforce_sync,
       tlsAvailable: deps.tls !== undefined,

@@ -50,6 +50,19 @@ describe("edge: hostile input", () => {
     expect(edge.logs.lines.filter((l) => l.event === "smtp.protocol_error" && l.kind === "bad_bytes").length).toBeGreaterThanOrEqual(2);
   });
 
+  it("refuses a message with a line over message_linelength_limit (500 5.5.2) and stays in sync", async () => {
+    const strict = await startTestEdge(nats, { message_linelength_limit: 998 });
+    try {
+      const long = await sendPipelined(strict.port, { from: "a@example.org", to: ["user@localhost"], body: `Subject: long\r\n\r\n${"w".repeat(1200)}\r\n` });
+      expect(long.map((r) => r.slice(0, 9))).toEqual(["250-edge.", "250 2.1.0", "250 2.1.5", "354 End d", "500 5.5.2", "221 2.0.0"]);
+      expect(strict.logs.lines.find((l) => l.event === "msg.rejected")).toMatchObject({ reason: "line_length" });
+      const fine = await sendPipelined(strict.port, { from: "a@example.org", to: ["user@localhost"], body: `Subject: fine\r\n\r\n${"w".repeat(998)}\r\n` });
+      expect(fine[4]).toMatch(/^250 2\.0\.0 OK id=/);
+    } finally {
+      await strict.stop();
+    }
+  });
+
   it("stops reading from a client that pipelines 64 MB of HELP without reading the replies", async () => {
     const socket: Socket = connect({ host: "127.0.0.1", port: edge.port });
     socket.on("error", () => undefined);
