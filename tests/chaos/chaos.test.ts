@@ -24,7 +24,10 @@ import { BackgroundLoad, SMTP_SOURCE, TrackedLoad } from "./load";
  *
  * POSTERN_CHAOS_ROUNDS (default 3: CI; `pnpm chaos` runs 20), POSTERN_CHAOS_SEED (the kill
  * schedule; printed, so a failing run can be repeated). Two kills a round from a shuffled
- * deck of the six victims: every three rounds kill each of them once.
+ * deck of the six victims: every three rounds kill each of them once. Runs the built services
+ * (dist/): `pnpm build` first (scripts/test.sh does); skipped when they are not built.
+ * Measured (2 shared cores, other work running): 3 rounds in about 90 s; 20 rounds in about
+ * 10 minutes, 2,217 tracked 250s, 0 lost, 10 flagged duplicates.
  */
 const ROUNDS = Number(process.env.POSTERN_CHAOS_ROUNDS ?? "3");
 const SEED = Number(process.env.POSTERN_CHAOS_SEED ?? String(Date.now() % 1_000_000));
@@ -33,6 +36,8 @@ const BACKGROUND_SESSIONS = 4;
 const DOMAIN = "example.net";
 const ACK_WAIT_SECONDS = 4;
 const SETTLE_MS = 150_000;
+/** after the last restart of a round, the time the stack has to accept mail again */
+const RECOVERY_MS = 60_000;
 
 type Victim = ServiceName | "nats-server";
 const VICTIMS: Victim[] = ["edge", "spf", "dmarc", "dane-outbound", "delivery-events", "nats-server"];
@@ -228,8 +233,12 @@ const log = (line: string): void => void process.stderr.write(`[chaos] ${line}\n
             await kill(victim);
             kills.push(`${victim} at ${(at / 1000).toFixed(1)} s (back after ${((Date.now() - started - at) / 1000).toFixed(1)} s)`);
           }
-          // the pipeline works again after the restarts: keep loading a little
+          // the pipeline must work again after the restarts: load on until a few more 250s came
+          const atLastRestart = tracked.acknowledged.length;
+          const recovered = (): boolean => tracked.acknowledged.length >= atLastRestart + TRACKED_SESSIONS;
+          const recoveryDeadline = Date.now() + RECOVERY_MS;
           await sleep(1500);
+          while (!recovered() && Date.now() < recoveryDeadline) await sleep(200);
           await Promise.all([background.stop(), tracked.stop()]);
 
           await settle(tracked.acknowledged);
@@ -249,8 +258,7 @@ const log = (line: string): void => void process.stderr.write(`[chaos] ${line}\n
           for (const line of bad.slice(0, 20)) log(line);
           // a round that lost mail stops the run: the next rounds would only add noise
           if (bad.length > 0) break;
-          // the pipeline must have worked in this round: at least one message went through
-          expect(tracked.acknowledged.length).toBeGreaterThan(0);
+          if (!recovered()) throw new Error(`round ${round}: fewer than ${TRACKED_SESSIONS} messages got a 250 within ${RECOVERY_MS / 1000} s after the restarts of ${victims.join(", ")}`);
         }
         log(
           `total: ${totals.acknowledged} tracked 250s (${totals.once} once, ${totals.flagged} flagged duplicates, ${totals.explained} explained), ` +
