@@ -9,7 +9,7 @@
 // drops to the `postfix` user the package created); the system instance
 // (/etc/postfix) is never started or touched.
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 
@@ -141,11 +141,10 @@ export async function startReferencePostfix(dir, port) {
   for (const d of ["etc", "queue", "data"]) mkdirSync(join(dir, d), { recursive: true });
   writeFileSync(join(dir, "etc", "main.cf"), MAIN_CF(dir));
   writeFileSync(join(dir, "etc", "master.cf"), MASTER_CF(port));
-  try {
-    postfix(dir, "set-permissions");
-  } catch {
-    // set-permissions complains about files the package owns elsewhere; `start` checks what matters
-  }
+  // master's lock and the caches live in data_directory, owned by mail_owner; `postfix start` creates the queue's
+  // subdirectories itself (no set-permissions: that also walks the package's files outside this directory)
+  const owner = (what) => Number(execFileSync("id", [what, "postfix"], { encoding: "utf8" }).trim());
+  chownSync(join(dir, "data"), owner("-u"), owner("-g"));
   try {
     postfix(dir, "start");
   } catch (err) {
