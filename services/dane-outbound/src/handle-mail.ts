@@ -6,7 +6,7 @@ import { logEvents, type OutboundMetrics } from "./diagnostics";
 import { buildDsn, wantsFailureDsn, type FailedRecipient } from "./dsn";
 import { completeEvent, dnsFailEvent, hostDeferEvent, outcomeEvent, tlsFailEvent, type RecordFn } from "./outcomes";
 import { type Route } from "./routes";
-import { isFinal, type DeliveryState, type StateStore } from "./state";
+import { emptyState, isFinal, type DeliveryState, type LoadedState, type StateStore } from "./state";
 import { type RcptResult } from "./types";
 
 /** What the consumer does with the JetStream message afterwards. */
@@ -28,6 +28,8 @@ export interface HandlerDeps {
   logger: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
   metrics: OutboundMetrics;
   now?: () => number;
+  /** How long an in-flight marker holds off other copies of the record (the consumer's ack wait). */
+  leaseMs?: number;
   /** Publishes a MailRecord (a bounce) to MAIL with a JetStream msg id (de-duplicated by the server). */
   publishMail?: (data: Uint8Array, msgId: string) => Promise<void>;
   bounce?: { enabled: boolean; dsnInfo: boolean; reportingMta: string; returnSizeLimit: number };
@@ -37,7 +39,7 @@ export interface HandlerDeps {
 const EARLY_TOLERANCE_MS = 1000;
 
 /** One MAIL record: report what is unreported, deliver what is pending, decide ack / nak(delay). */
-export async function handleMail(deps: HandlerDeps, data: Uint8Array, working: () => void): Promise<Disposition> {
+export async function handleMail(deps: HandlerDeps, data: Uint8Array, working: () => void, opts: { firstDelivery?: boolean } = {}): Promise<Disposition> {
   const now = deps.now ?? Date.now;
   let record: MailRecord;
   try {
@@ -49,13 +51,22 @@ export async function handleMail(deps: HandlerDeps, data: Uint8Array, working: (
     return { kind: "term" };
   }
   const id = record.messageId;
-  const loaded = await deps.store.load(id);
+  // A record JetStream hands out for the first time has no state yet: the create below
+  // (compare-and-set on "no entry") still catches the exception, so skip the read.
+  const loaded: LoadedState = opts.firstDelivery === true ? { state: emptyState(), revision: 0 } : await deps.store.load(id);
   if (loaded.done === true) {
     deps.logger.info({ event: logEvents.alreadyDone, message_id: id }, `${id} already completed; copy dropped`);
     return { kind: "ack", messageId: id };
   }
   const state = loaded.state;
   let revision = loaded.revision;
+  const leaseLeft = (state.inflight?.length ?? 0) > 0 ? (state.inflight_until ?? 0) - now() : 0;
+  if (leaseLeft > 0) {
+    // Another worker is delivering this record right now (JetStream handed out a second copy
+    // because the first waited too long): come back when its lease ends.
+    deps.logger.info({ event: logEvents.stateConflict, message_id: id }, `${id} is being delivered elsewhere`);
+    return { kind: "nak", delayMs: leaseLeft };
+  }
   const save = async (): Promise<void> => {
     revision = await deps.store.save(id, state, revision);
   };
@@ -79,19 +90,26 @@ export async function handleMail(deps: HandlerDeps, data: Uint8Array, working: (
       state.dsn_pending.shift();
       progress = true;
     }
-    while (state.outbox.length > 0) {
-      const event = Event.fromJSON(state.outbox[0]);
-      try {
-        await deps.record(event);
-      } catch (err) {
-        deps.logger.warn({ event: logEvents.reportFailed, message_id: id, name: event.name, err }, "cannot report outcome; will retry");
+    if (state.outbox.length > 0) {
+      // Sent together (one gRPC connection keeps them in order); the accepted prefix leaves the outbox.
+      const events = state.outbox.map((e) => Event.fromJSON(e));
+      const results = await Promise.allSettled(events.map((e) => deps.record(e)));
+      let accepted = 0;
+      while (accepted < results.length && results[accepted]?.status === "fulfilled") accepted++;
+      const failure = results[accepted];
+      if (failure?.status === "rejected") {
+        deps.logger.warn({ event: logEvents.reportFailed, message_id: id, name: events[accepted]?.name, err: failure.reason as unknown }, "cannot report outcome; will retry");
         ok = false;
-        break;
       }
-      state.outbox.shift();
-      progress = true;
+      if (accepted > 0) {
+        state.outbox.splice(0, accepted);
+        progress = true;
+      }
     }
-    if (progress) await save();
+    // When every recipient is final the record is acked and its state purged next: a save
+    // here would be undone at once. Should the ack fail, the events are reported again with
+    // the same ids (consumers de-duplicate) and a bounce re-published with the same msg id.
+    if (progress && (!ok || !allFinal())) await save();
     return ok;
   };
   const retryReport = (): Disposition => {
@@ -100,11 +118,18 @@ export async function handleMail(deps: HandlerDeps, data: Uint8Array, working: (
   };
 
   if (!(await flush())) return retryReport();
+  if (!allFinal() && state.cancel !== undefined) await cancelPending(deps, record, state, save);
   if (!allFinal() && state.next_attempt_at - now() > EARLY_TOLERANCE_MS) {
     return { kind: "nak", delayMs: state.next_attempt_at - now() };
   }
   if (!allFinal()) {
-    const outcome = await attempt(deps, record, state, save, working);
+    const finish = (): void => {
+      if (allFinal() && !state.complete) {
+        state.outbox.push(Event.toJSON(completeEvent(id, record.sender, state.attempts)));
+        state.complete = true;
+      }
+    };
+    const outcome = await attempt(deps, record, state, save, working, finish);
     if (outcome === "spool-error") return { kind: "nak", delayMs: deps.reportRetryMs };
   }
   if (allFinal() && !state.complete) {
@@ -129,6 +154,8 @@ async function attempt(
   state: DeliveryState,
   save: () => Promise<void>,
   working: () => void,
+  /** Adds msg:complete when every recipient is final, so it goes out with the last state write. */
+  finish: () => void,
 ): Promise<"done" | "spool-error"> {
   const now = deps.now ?? Date.now;
   const id = record.messageId;
@@ -191,9 +218,12 @@ async function attempt(
     for (const group of groupByDomain(targets, deps.routes)) {
       // Recorded before the first byte goes out, so a crash from here on is recognised on redelivery.
       state.inflight = group.targets.map((t) => t.pos);
+      state.inflight_until = now() + (deps.leaseMs ?? 600_000);
       await save();
       apply(await deliverGroup(group, job, deps.transportFor));
       state.inflight = undefined;
+      state.inflight_until = undefined;
+      finish();
       await save();
       working();
     }
@@ -223,6 +253,36 @@ async function attempt(
   queueBounce(deps, record, state, failed, body, n, now());
   await save();
   return "done";
+}
+
+/** postern queue bounce|remove: every pending recipient fails now (Exim's -Mg / -Mrm), with a bounce for "bounce". */
+async function cancelPending(deps: HandlerDeps, record: MailRecord, state: DeliveryState, save: () => Promise<void>): Promise<void> {
+  const now = deps.now ?? Date.now;
+  const id = record.messageId;
+  state.attempts += 1;
+  const n = state.attempts;
+  const errstr = state.cancel === "bounce" ? "delivery cancelled by administrator" : "message removed by administrator";
+  const failed: FailedRecipient[] = [];
+  for (const target of pendingTargets(record, state)) {
+    const result: Extract<RcptResult, { status: "failed" }> = { status: "failed", errno: 0, errstr };
+    const ctx = { messageId: id, sender: record.sender, attempt: n, routerName: "", transportName: "" };
+    state.rcpts[String(target.pos)] = { status: "failed", attempt: n, errstr };
+    state.outbox.push(Event.toJSON(outcomeEvent(ctx, target, result)));
+    logDelivery(deps, { ...ctx, recipient: target.address }, result);
+    failed.push({ target, result });
+  }
+  if (state.cancel === "bounce") {
+    let body: Buffer | undefined;
+    try {
+      body = await loadBody(record, deps.spool);
+    } catch {
+      body = undefined; // bounce without the original rather than not at all
+    }
+    queueBounce(deps, record, state, failed, body, n, now());
+  }
+  state.outbox.push(Event.toJSON(completeEvent(id, record.sender, n)));
+  state.complete = true;
+  await save();
 }
 
 /** The bounce id of a message and attempt: stable, so a re-publish is de-duplicated by JetStream and the edge-less record has a KV-safe id. */

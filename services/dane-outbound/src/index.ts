@@ -20,3 +20,4 @@
  */
 export { configSchema, type Config, type DaneOutboundConfig } from "./config";
 export { startDaneOutbound } from "./service";
+export { actOnMessage, formatDetails, formatQueueEntry, listQueue, type QueueAction, type QueueEntry } from "./queue-admin";

@@ -108,8 +108,10 @@ async function dispose(m: JsMsg, d: Disposition, store: StateStore, log: Service
   else if (d.kind === "term") m.term();
   else if (d.kind === "ack") {
     try {
-      await m.ackAck();
+      // Purge first: a purged key means "completed" (state.ts), so a copy that comes back
+      // because this ack got lost is acked without delivery. The ack needs no confirmation.
       await store.remove(d.messageId);
+      m.ack();
     } catch (err) {
       log.error({ event: logEvents.ackFailed, message_id: d.messageId, err }, "ack or state clean-up failed");
     }
@@ -160,6 +162,7 @@ export async function startDaneOutbound(ctx: ServiceContext<Config>): Promise<vo
     bounce: { enabled: cfg.bounces, dsnInfo: cfg.dsn_info, reportingMta: cfg.helo_name, returnSizeLimit: cfg.bounce_return_size_limit },
     retry: cfg.retry,
     reportRetryMs: cfg.report_retry_seconds * 1000,
+    leaseMs: cfg.ack_wait_seconds * 1000,
     logger: log,
     metrics: createOutboundMetrics(ctx.metrics),
   };
@@ -174,7 +177,15 @@ export async function startDaneOutbound(ctx: ServiceContext<Config>): Promise<vo
     };
     const timer = setInterval(() => m.working(), keepAliveMs);
     try {
-      await dispose(m, await handleMail(deps, m.data, working), store, log);
+      let d: Disposition;
+      try {
+        d = await handleMail(deps, m.data, working, { firstDelivery: m.info.deliveryCount === 1 });
+      } catch (err) {
+        // A first delivery that meets existing state (a record re-published by postern queue): read it after all.
+        if (!(err instanceof StateConflictError) || m.info.deliveryCount !== 1) throw err;
+        d = await handleMail(deps, m.data, working);
+      }
+      await dispose(m, d, store, log);
     } catch (err) {
       if (err instanceof StateConflictError) {
         log.warn({ event: logEvents.stateConflict, message_id: err.messageId }, "another worker owns this message");

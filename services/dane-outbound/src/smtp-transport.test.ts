@@ -16,9 +16,10 @@ async function scripted(greeting: string | null, answer: (line: string) => strin
       buf += chunk.toString("latin1");
       for (;;) {
         if (inData) {
-          const end = buf.indexOf("\r\n.\r\n");
-          if (end < 0) return;
-          seen.push(`<DATA ${buf.slice(0, end + 2)}>`);
+          // An empty message is "." right after DATA's line end.
+          const end = buf.startsWith(".\r\n") ? -2 : buf.indexOf("\r\n.\r\n");
+          if (end === -1) return;
+          seen.push(`<DATA ${buf.slice(0, Math.max(0, end + 2))}>`);
           buf = buf.slice(end + 5);
           inData = false;
           const r = answer("<END-OF-DATA>");

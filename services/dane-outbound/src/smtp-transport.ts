@@ -363,29 +363,40 @@ async function transaction(s: Session, job: DeliveryJob, o: SmtpClientOptions, r
   if (prdr) mail = mail.replace(/\r\n$/, " PRDR\r\n");
 
   const mailAfter = `MAIL FROM:<${job.sender}>`;
-  if (caps.pipelining) await conn.write(mail + sendable.map((x) => x.cmd).join(""));
+  // RFC 2920: DATA may end a pipelined group, saving a round trip per message (Postfix does the same).
+  const dataCmd = formatCommand("DATA");
+  if (caps.pipelining) await conn.write(mail + sendable.map((x) => x.cmd).join("") + dataCmd);
   else await conn.write(mail);
   const mailReply = await conn.readReply(t, mailAfter);
-  if (replyKind(mailReply) !== "positive") {
-    // Pipelined RCPTs still get their (now meaningless) replies.
-    if (caps.pipelining) for (const _ of sendable) await conn.readReply(t, "RCPT TO");
-    res.settleOpenWithReply(mailReply, mailAfter, Errno.Mail4xx, undefined, true);
-    return rset(conn, t);
-  }
+  const mailOk = replyKind(mailReply) === "positive";
   const accepted: number[] = [];
   for (const x of sendable) {
+    if (!caps.pipelining && !mailOk) break;
     if (!caps.pipelining) await conn.write(x.cmd);
     const after = `RCPT TO:<${job.recipients[x.i]?.address ?? ""}>`;
     const reply = await conn.readReply(t, after);
+    if (!mailOk) continue; // pipelined RCPTs after a refused MAIL: replies without meaning
     if (replyKind(reply) === "positive") accepted.push(x.i);
     else res.set(x.i, reply, after, Errno.Rcpt4xx);
   }
+  let dataReply: SmtpReply | undefined;
+  if (caps.pipelining) dataReply = await conn.readReply(t, "DATA");
+  else if (accepted.length > 0) {
+    await conn.write(dataCmd);
+    dataReply = await conn.readReply(t, "DATA");
+  }
+  if (dataReply !== undefined && replyKind(dataReply) === "intermediate" && accepted.length === 0) {
+    // The server said 354 although no recipient is left: end an empty message, then reset.
+    await conn.write(".\r\n");
+    await conn.readReply(t, "end of data");
+  }
+  if (!mailOk) {
+    res.settleOpenWithReply(mailReply, mailAfter, Errno.Mail4xx, undefined, true);
+    return rset(conn, t);
+  }
   if (accepted.length === 0) return rset(conn, t);
-
-  await conn.write(formatCommand("DATA"));
-  const dataReply = await conn.readReply(t, "DATA");
-  if (replyKind(dataReply) !== "intermediate") {
-    res.settleOpenWithReply(dataReply, "DATA", Errno.Data4xx, accepted, true);
+  if (dataReply === undefined || replyKind(dataReply) !== "intermediate") {
+    if (dataReply) res.settleOpenWithReply(dataReply, "DATA", Errno.Data4xx, accepted, true);
     return rset(conn, t);
   }
   await sendBody(conn, job);

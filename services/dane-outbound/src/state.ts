@@ -31,6 +31,10 @@ const stateSchema = z.object({
    * is reported as possible_duplicate).
    */
   inflight: z.array(z.number().int()).optional(),
+  /** Until when the writer of `inflight` counts as still delivering (epoch ms; its ack wait). */
+  inflight_until: z.number().optional(),
+  /** An operator asked (postern queue bounce|remove) to fail the pending recipients, with or without a bounce. */
+  cancel: z.enum(["bounce", "remove"]).optional(),
 });
 export type RcptState = z.infer<typeof rcptStateSchema>;
 export type DeliveryState = z.infer<typeof stateSchema>;

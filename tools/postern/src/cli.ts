@@ -5,6 +5,7 @@ import { dlqList, dlqReplay } from "./dlq";
 import { tailEvents } from "./events-tail";
 import { parseFilterArgs, parseSince } from "./filter-args";
 import { natsConfig, withBus } from "./nats-connect";
+import { queueAct, queueList, queueShow } from "./queue";
 import { SPF_CHECK_USAGE, spfCheck } from "./spf-check";
 
 export const USAGE = `usage:
@@ -23,6 +24,12 @@ export const USAGE = `usage:
   postern webhooks dlq replay (--endpoint NAME | --seq N... | --all) [--config FILE] [--nats URL]
       Deliver dead letters again (they move to EVENTS_REPLAY, the endpoint's worker sends them).
       NATS from --nats, else the nats section of --config FILE or $POSTERN_CONFIG.
+  postern queue list [--limit N] [--json] [--config FILE] [--nats URL]
+      Messages waiting in JetStream MAIL with each recipient's state (like exim -bp; D = done).
+  postern queue show ID [--config FILE] [--nats URL]
+      Envelope, delivery state and headers of one message.
+  postern queue retry|bounce|remove ID... [--config FILE] [--nats URL]
+      Deliver now; fail the pending recipients with a bounce to the sender; or without one.
   postern config check FILE
       Validate a stack configuration file (with POSTERN_* environment overrides) for every service.
 ${SPF_CHECK_USAGE}`;
@@ -133,12 +140,33 @@ async function dlq(action: string | undefined, rest: string[], io: CliIo): Promi
   );
 }
 
+const QUEUE_OPTIONS = { limit: { type: "string" }, json: { type: "boolean" }, config: { type: "string" }, nats: { type: "string" } } as const;
+
+async function queue(action: string | undefined, rest: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: QUEUE_OPTIONS, allowPositionals: true });
+  } catch (err) {
+    return (io.err(`postern: ${(err as Error).message}\n${USAGE}`), 2);
+  }
+  const { values, positionals } = parsed;
+  if (!numbers({ limit: values.limit }, io)) return 2;
+  if (action !== "list" && positionals.length === 0) return (io.err(`postern: queue ${action ?? ""} needs a message id\n${USAGE}`), 2);
+  const config = natsConfig({ config: values.config, nats: values.nats, env: io.env });
+  return withBus(config, io.err, (bus) => {
+    if (action === "list") return queueList(bus, { limit: values.limit ? Number(values.limit) : undefined, json: values.json ?? false, out: io.out });
+    if (action === "show") return queueShow(bus, positionals[0] ?? "", io);
+    return queueAct(bus, action as "retry" | "bounce" | "remove", positionals, io);
+  });
+}
+
 /** Runs the CLI and resolves with its exit code (0 ok, 1 check failed or not found, 2 usage or connection error). */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [group, action, ...rest] = argv;
   if (group === "events" && action === "tail") return tail(rest, io);
   if (group === "events" && action === "migrate") return migrate(rest, io);
   if (group === "spf" && action === "check") return spfCheck(rest, io);
+  if (group === "queue" && (action === "list" || action === "show" || action === "retry" || action === "bounce" || action === "remove")) return queue(action, rest, io);
   if (group === "webhooks" && action === "dlq" && (rest[0] === "list" || rest[0] === "replay")) return dlq(rest[0], rest.slice(1), io);
   if (group === "config" && action === "check" && rest.length === 1 && rest[0] !== undefined) {
     return checkConfig(rest[0], io.env, io.out);
