@@ -1,6 +1,7 @@
 /**
  * The queue-group consumer of postern.v1.dmarc.check: any instance may take
- * any request. Each verdict goes back through EdgeCallback.ReportDmarc on the
+ * any request. Each verdict goes back through EdgeCallback.ReportDmarcBatch
+ * (ReportDmarc for an edge without it) on the
  * request's reply_to address; then, off the reply path, the aggregate row is
  * recorded and a failure report queued when enabled. Beyond max_in_flight a
  * request is answered temperror at once.
@@ -10,7 +11,7 @@
  */
 import { type Bus, codecs, queueGroups, subjects } from "@postern/bus";
 import { type DmarcCheckRequest, type DmarcVerdict, type EdgeCallbackClient } from "@postern/proto";
-import { type GrpcClientPool, unaryCall } from "@postern/service-kit";
+import { CoalescingReporter, type GrpcClientPool, unaryCall } from "@postern/service-kit";
 import { type Logger } from "pino";
 import { type Admission } from "./admission";
 import { type Check, type CheckResult, refusal, toProtoVerdict } from "./checker";
@@ -40,10 +41,21 @@ export function startConsumer(deps: ConsumerDeps): Consumer {
     logger.debug({ event: logEvents.requestDropped, reason, err }, "dmarc.check request dropped");
   };
 
+  // Verdicts for the same edge share calls under load (docs/adr/0006).
+  const reporter = new CoalescingReporter<DmarcVerdict>({
+    sendBatch: (address, verdicts, deadlineMs) => {
+      const client = deps.callbacks.get(address);
+      return unaryCall(client.reportDmarcBatch.bind(client), { verdicts }, deadlineMs);
+    },
+    sendOne: (address, verdict, deadlineMs) => {
+      const client = deps.callbacks.get(address);
+      return unaryCall(client.reportDmarc.bind(client), verdict, deadlineMs);
+    },
+  });
+
   const reply = async (address: string, verdict: DmarcVerdict, receivedAt: number): Promise<void> => {
     try {
-      const client = deps.callbacks.get(address);
-      await unaryCall(client.reportDmarc.bind(client), verdict, Math.max(1, deps.replyBudgetMs - (performance.now() - receivedAt)));
+      await reporter.report(address, verdict, Math.max(1, deps.replyBudgetMs - (performance.now() - receivedAt)));
       metrics.replies.inc({ outcome: "ok" });
     } catch (err) {
       metrics.replies.inc({ outcome: "error" });
