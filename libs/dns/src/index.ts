@@ -62,7 +62,7 @@ export type {
 export { OutcomeKind } from "./types";
 export { DnsConfigError, DnsErrorCode } from "./errors";
 export { dnsMetricNames, type QueryEvent } from "./diagnostics";
-export { type MxRecord, type TlsaRecord, mapOutcome, txtOf } from "./records";
+export { type MxRecord, type PolicyOutcome, type TlsaRecord, mapOutcome, toPolicyOutcome, txtOf } from "./records";
 export { checkName, canonicalName, sameName, reverseName, MAX_LABEL_OCTETS, MAX_NAME_OCTETS, type NameCheck } from "./names";
 export { parseServer, parseResolvConf, systemServers, DEFAULT_SERVERS } from "./servers";
 export {

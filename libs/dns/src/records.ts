@@ -53,3 +53,31 @@ export function ptrOf(r: DnsRecord): string | undefined {
 export function tlsaOf(r: DnsRecord): TlsaRecord | undefined {
   return r.type === "TLSA" ? { usage: r.data.usage, selector: r.data.selector, matchingType: r.data.matchingType, data: r.data.certificate } : undefined;
 }
+
+/**
+ * The five outcomes the policy libraries (libspf, libdkim, libdmarc) are written
+ * against; each declares the same union itself so that it does not depend on
+ * this package.
+ */
+export type PolicyOutcome<T> =
+  | { readonly kind: "answer"; readonly records: T }
+  | { readonly kind: "nxdomain" }
+  | { readonly kind: "nodata" }
+  | { readonly kind: "servfail" }
+  | { readonly kind: "timeout" };
+
+/** REFUSED and local errors (bad response, network, CNAME loop) are servfail; an answer without records is nodata. */
+export function toPolicyOutcome<R>(outcome: Outcome<R>): PolicyOutcome<readonly R[]> {
+  switch (outcome.kind) {
+    case "answer":
+      return outcome.records.length === 0 ? { kind: "nodata" } : { kind: "answer", records: outcome.records };
+    case "nxdomain":
+    case "nodata":
+    case "servfail":
+    case "timeout":
+      return { kind: outcome.kind };
+    case "refused":
+    case "error":
+      return { kind: "servfail" };
+  }
+}

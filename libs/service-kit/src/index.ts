@@ -64,4 +64,5 @@ export {
   startGrpcServer,
   unaryCall,
 } from "./grpc";
+export { Admission } from "./admission";
 export { CoalescingReporter, type CoalescingReporterOptions, ReportDeadlineExceededError } from "./coalescing-reporter";

@@ -11,9 +11,8 @@
  */
 import { type Bus, codecs, queueGroups, subjects } from "@postern/bus";
 import { type DmarcCheckRequest, type DmarcVerdict, type EdgeCallbackClient } from "@postern/proto";
-import { CoalescingReporter, type GrpcClientPool, unaryCall } from "@postern/service-kit";
+import { type Admission, CoalescingReporter, type GrpcClientPool, unaryCall } from "@postern/service-kit";
 import { type Logger } from "pino";
-import { type Admission } from "./admission";
 import { type Check, type CheckResult, refusal, toProtoVerdict } from "./checker";
 import { checkSources, type DropReason, dropReasons, logEvents, type DmarcMetrics } from "./diagnostics";
 

@@ -5,7 +5,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { type DmarcServer } from "@postern/proto";
 import { type Logger } from "pino";
-import { type Admission } from "./admission";
+import { type Admission } from "@postern/service-kit";
 import { type Check, refusal, toProtoVerdict } from "./checker";
 import { checkSources, logEvents } from "./diagnostics";
 

@@ -14,9 +14,8 @@
 import { type Bus, codecs, queueGroups, subjects } from "@postern/bus";
 import { SpfInputError } from "@postern/libspf";
 import { type EdgeCallbackClient, type SpfCheckRequest, type SpfVerdict } from "@postern/proto";
-import { CoalescingReporter, type GrpcClientPool, unaryCall } from "@postern/service-kit";
+import { type Admission, CoalescingReporter, type GrpcClientPool, unaryCall } from "@postern/service-kit";
 import { type Logger } from "pino";
-import { type Admission } from "./admission";
 import { type Check } from "./checker";
 import { checkSources, type DropReason, dropReasons, logEvents, type SpfMetrics } from "./diagnostics";
 import { refusal, toCheckInput, toProtoVerdict } from "./proto-verdict";

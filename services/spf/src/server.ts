@@ -8,7 +8,7 @@ import * as grpc from "@grpc/grpc-js";
 import { SpfInputError } from "@postern/libspf";
 import { type SpfServer } from "@postern/proto";
 import { type Logger } from "pino";
-import { type Admission } from "./admission";
+import { type Admission } from "@postern/service-kit";
 import { type Check } from "./checker";
 import { checkSources, logEvents } from "./diagnostics";
 import { toCheckInput, toProtoVerdict } from "./proto-verdict";
