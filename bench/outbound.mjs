@@ -17,7 +17,7 @@
 //
 // Options (env): BENCH_MESSAGES (per run, default 5000), BENCH_ROUNDS (default 3),
 // BENCH_CONNECTIONS (20), BENCH_SIZE (1024), BENCH_CONCURRENCY (dane-outbound messages in
-// flight per instance, default 64), BENCH_INSTANCES (dane-outbound processes sharing the
+// flight per instance, default 128), BENCH_INSTANCES (dane-outbound processes sharing the
 // consumer and the connection budget, default 2: one per core, as Postfix runs one smtp
 // process per connection), BENCH_KEEP=1 (keep the work dir with logs).
 import { execFileSync, spawn } from "node:child_process";
@@ -38,7 +38,7 @@ const MESSAGES = Number(process.env.BENCH_MESSAGES ?? "5000");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "3");
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? "20");
 const SIZE = Number(process.env.BENCH_SIZE ?? "1024");
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? "64");
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? "128");
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? "2");
 const GOAL = 1;
 
