@@ -91,7 +91,11 @@ export class StateStore {
     const key = stateKey(messageId);
     const data = Buffer.from(JSON.stringify(state));
     try {
-      return revision === 0 ? await this.kv.create(key, data) : await this.kv.update(key, data, revision);
+      // Not kv.create(): it writes over a deleted or purged entry, and a purged entry
+      // means "completed" here. After nats-server loses its consumer state (kill -9) a
+      // completed record comes back as a first delivery; the strict create below turns
+      // that into a conflict, the state is read, and the copy is acked, not sent again.
+      return revision === 0 ? await this.kv.put(key, data, { previousSeq: 0 }) : await this.kv.update(key, data, revision);
     } catch (err) {
       if (isWrongSequence(err)) throw new StateConflictError(messageId, { cause: err });
       throw err;
