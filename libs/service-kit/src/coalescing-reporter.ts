@@ -135,3 +135,30 @@ export class CoalescingReporter<V> {
     );
   }
 }
+
+export interface VerdictReplyOptions<V> extends CoalescingReporterOptions<V> {
+  /** The asker's budget for a verdict, counted from the request's arrival. */
+  budgetMs: number;
+  /** Counts replies by outcome ("ok" | "error"). */
+  replies: { inc(labels: { outcome: "ok" | "error" }): void };
+  /** Warns about a reply that did not reach the asker. */
+  onFailure(address: string, verdict: V, err: unknown): void;
+}
+
+/**
+ * How a verdict worker (spf, dmarc) answers: through a CoalescingReporter, within
+ * what is left of the budget, counted; a failed reply is logged, never thrown.
+ */
+export function verdictReplier<V>(options: VerdictReplyOptions<V>): (address: string, verdict: V, receivedAt: number) => Promise<void> {
+  const reporter = new CoalescingReporter<V>(options);
+  const now = options.now ?? (() => performance.now());
+  return async (address, verdict, receivedAt) => {
+    try {
+      await reporter.report(address, verdict, Math.max(1, options.budgetMs - (now() - receivedAt)));
+      options.replies.inc({ outcome: "ok" });
+    } catch (err) {
+      options.replies.inc({ outcome: "error" });
+      options.onFailure(address, verdict, err);
+    }
+  };
+}

@@ -65,4 +65,10 @@ export {
   unaryCall,
 } from "./grpc";
 export { Admission } from "./admission";
-export { CoalescingReporter, type CoalescingReporterOptions, ReportDeadlineExceededError } from "./coalescing-reporter";
+export {
+  CoalescingReporter,
+  type CoalescingReporterOptions,
+  ReportDeadlineExceededError,
+  verdictReplier,
+  type VerdictReplyOptions,
+} from "./coalescing-reporter";

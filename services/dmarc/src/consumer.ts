@@ -11,7 +11,7 @@
  */
 import { type Bus, codecs, queueGroups, subjects } from "@postern/bus";
 import { type DmarcCheckRequest, type DmarcVerdict, type EdgeCallbackClient } from "@postern/proto";
-import { type Admission, CoalescingReporter, type GrpcClientPool, unaryCall } from "@postern/service-kit";
+import { type Admission, type GrpcClientPool, unaryCall, verdictReplier } from "@postern/service-kit";
 import { type Logger } from "pino";
 import { type Check, type CheckResult, refusal, toProtoVerdict } from "./checker";
 import { checkSources, type DropReason, dropReasons, logEvents, type DmarcMetrics } from "./diagnostics";
@@ -41,7 +41,7 @@ export function startConsumer(deps: ConsumerDeps): Consumer {
   };
 
   // Verdicts for the same edge share calls under load (docs/adr/0006).
-  const reporter = new CoalescingReporter<DmarcVerdict>({
+  const reply = verdictReplier<DmarcVerdict>({
     sendBatch: (address, verdicts, deadlineMs) => {
       const client = deps.callbacks.get(address);
       return unaryCall(client.reportDmarcBatch.bind(client), { verdicts }, deadlineMs);
@@ -50,17 +50,10 @@ export function startConsumer(deps: ConsumerDeps): Consumer {
       const client = deps.callbacks.get(address);
       return unaryCall(client.reportDmarc.bind(client), verdict, deadlineMs);
     },
+    budgetMs: deps.replyBudgetMs,
+    replies: metrics.replies,
+    onFailure: (address, verdict, err) => logger.warn({ event: logEvents.replyFailed, address, txn_id: verdict.txnId, err }, "ReportDmarc failed"),
   });
-
-  const reply = async (address: string, verdict: DmarcVerdict, receivedAt: number): Promise<void> => {
-    try {
-      await reporter.report(address, verdict, Math.max(1, deps.replyBudgetMs - (performance.now() - receivedAt)));
-      metrics.replies.inc({ outcome: "ok" });
-    } catch (err) {
-      metrics.replies.inc({ outcome: "error" });
-      logger.warn({ event: logEvents.replyFailed, address, txn_id: verdict.txnId, err }, "ReportDmarc failed");
-    }
-  };
 
   const run = async (request: DmarcCheckRequest, address: string, txnId: string, receivedAt: number): Promise<void> => {
     let result: CheckResult;

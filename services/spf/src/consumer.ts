@@ -14,7 +14,7 @@
 import { type Bus, codecs, queueGroups, subjects } from "@postern/bus";
 import { SpfInputError } from "@postern/libspf";
 import { type EdgeCallbackClient, type SpfCheckRequest, type SpfVerdict } from "@postern/proto";
-import { type Admission, CoalescingReporter, type GrpcClientPool, unaryCall } from "@postern/service-kit";
+import { type Admission, type GrpcClientPool, unaryCall, verdictReplier } from "@postern/service-kit";
 import { type Logger } from "pino";
 import { type Check } from "./checker";
 import { checkSources, type DropReason, dropReasons, logEvents, type SpfMetrics } from "./diagnostics";
@@ -46,7 +46,7 @@ export function startConsumer(deps: ConsumerDeps): Consumer {
   };
 
   // Verdicts for the same edge share calls under load (docs/adr/0006).
-  const reporter = new CoalescingReporter<SpfVerdict>({
+  const reply = verdictReplier<SpfVerdict>({
     sendBatch: (address, verdicts, deadlineMs) => {
       const client = deps.callbacks.get(address);
       return unaryCall(client.reportSpfBatch.bind(client), { verdicts }, deadlineMs);
@@ -55,17 +55,10 @@ export function startConsumer(deps: ConsumerDeps): Consumer {
       const client = deps.callbacks.get(address);
       return unaryCall(client.reportSpf.bind(client), verdict, deadlineMs);
     },
+    budgetMs: deps.replyBudgetMs,
+    replies: metrics.replies,
+    onFailure: (address, verdict, err) => logger.warn({ event: logEvents.replyFailed, address, txn_id: verdict.txnId, err }, "ReportSpf failed"),
   });
-
-  const reply = async (address: string, verdict: SpfVerdict, receivedAt: number): Promise<void> => {
-    try {
-      await reporter.report(address, verdict, Math.max(1, deps.replyBudgetMs - (performance.now() - receivedAt)));
-      metrics.replies.inc({ outcome: "ok" });
-    } catch (err) {
-      metrics.replies.inc({ outcome: "error" });
-      logger.warn({ event: logEvents.replyFailed, address, txn_id: verdict.txnId, err }, "ReportSpf failed");
-    }
-  };
 
   const verdictFor = async (request: SpfCheckRequest, txnId: string): Promise<SpfVerdict> => {
     try {
