@@ -94,9 +94,20 @@ export async function workerPorts(edge: Pick<EdgeSection, "http" | "grpc">, coun
   const grpc = parseHostPort(edge.grpc.listen);
   if (grpc === undefined) throw new Error(`grpc.listen: not host:port: ${edge.grpc.listen}`);
   const ports: WorkerPorts[] = [];
+  // A probed port is released at once, so the kernel may hand it out again: never give one to two listeners.
+  const taken = new Set<number>();
+  const distinctFreePort = async (host: string): Promise<number> => {
+    for (;;) {
+      const port = await freePort(host);
+      if (!taken.has(port)) {
+        taken.add(port);
+        return port;
+      }
+    }
+  };
   for (let i = 0; i < count; i++) {
-    const httpPort = edge.http.port === 0 ? await freePort(edge.http.host) : edge.http.port + 1 + i;
-    const grpcPort = grpc.port === 0 ? await freePort(grpc.host) : grpc.port + i;
+    const httpPort = edge.http.port === 0 ? await distinctFreePort(edge.http.host) : edge.http.port + 1 + i;
+    const grpcPort = grpc.port === 0 ? await distinctFreePort(grpc.host) : grpc.port + i;
     ports.push({
       httpPort,
       grpcListen: formatHostPort(grpc.host, grpcPort),
