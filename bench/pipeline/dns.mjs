@@ -89,8 +89,19 @@ function query(address, port, name, type) {
 export async function startBenchDns(dir, { freePort }) {
   mkdirSync(dir, { recursive: true });
   const root = process.getuid?.() === 0;
-  const address = root ? "127.53.0.1" : "127.0.0.1";
-  const port = root ? 53 : await freePort();
+  // several benchmarks may run at once (each its own address on port 53): the next address when one is taken
+  for (let attempt = 1; ; attempt++) {
+    const address = root ? `127.53.0.${attempt}` : "127.0.0.1";
+    const port = root ? 53 : await freePort();
+    try {
+      return await startUnbound(dir, address, port);
+    } catch (err) {
+      if (attempt >= 20 || !/exited at start/.test(err.message)) throw err;
+    }
+  }
+}
+
+async function startUnbound(dir, address, port) {
   const conf = join(dir, "unbound.conf");
   writeFileSync(conf, unboundConf(dir, address, port));
   const out = openSync(join(dir, "unbound.out"), "a");
@@ -103,7 +114,10 @@ export async function startBenchDns(dir, { freePort }) {
       const answer = await query(address, port, SENDER_DOMAIN, "TXT");
       if (answer.answers.some((a) => a.type === "TXT")) break;
     } catch (err) {
-      if (i > 50) throw new Error(`unbound on ${address}:${port} does not answer: ${err.message}\n${why()}`);
+      if (i > 50) {
+        child.kill("SIGKILL");
+        throw new Error(`unbound on ${address}:${port} does not answer: ${err.message}\n${why()}`);
+      }
     }
     await new Promise((r) => setTimeout(r, 100));
   }
