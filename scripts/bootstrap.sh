@@ -8,6 +8,8 @@
 #   postfix (pnpm bench:edge: smtp-source, smtp-sink and a throw-away reference
 #   instance with its own config dir; installed with debconf "No configuration"
 #   and no service start, so nothing listens on port 25)
+#   postfix-policyd-spf-python (pnpm bench: the reference Postfix's SPF policy daemon, spawned by
+#   that throw-away instance only; its postinst just adds the policyd-spf user)
 #   docker-compose (pnpm validate:deploy: `docker-compose config -q` checks docker-compose.yml without an engine)
 #   python3-dkim (dkimpy: libs/dkim's differential test signs and verifies with it)
 #   libxml2-utils (xmllint: DMARC aggregate report XML checked against the RFC 9990 schema)
@@ -16,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PNPM_VERSION=10.34.9
-APT_PACKAGES=(nats-server redis-server swaks protobuf-compiler libprotobuf-dev haproxy openssl nsd unbound ldnsutils postgresql postfix docker-compose python3-dkim libxml2-utils)
+APT_PACKAGES=(nats-server redis-server swaks protobuf-compiler libprotobuf-dev haproxy openssl nsd unbound ldnsutils postgresql postfix postfix-policyd-spf-python docker-compose python3-dkim libxml2-utils)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -129,6 +129,18 @@ message_size_limit = 104857600
 smtputf8_enable = yes
 `;
 
+/** main.cf text with `lines` added: a "name = value" line replaces that name's line (postconf warns about duplicates). */
+function withSettings(text, lines) {
+  let out = text;
+  for (const line of lines) {
+    const name = /^([A-Za-z0-9_.-]+)\s*=/.exec(line)?.[1];
+    const existing = name && new RegExp(`^${name.replace(/[.-]/g, "\\$&")}\\s*=.*$`, "m");
+    if (existing && existing.test(out)) out = out.replace(existing, () => line);
+    else out += `${line}\n`;
+  }
+  return out;
+}
+
 function postfix(dir, cmd) {
   return execFileSync(tools.postfix, ["-c", join(dir, "etc"), cmd], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MAIL_CONFIG: join(dir, "etc") } });
 }
@@ -136,23 +148,31 @@ function postfix(dir, cmd) {
 /**
  * Postfix 3.x → discard: on 127.0.0.1:port, everything under `dir`.
  * Its smtpd fsyncs each queue file before 250, as a production Postfix does.
+ * Options (for variants such as bench/pipeline/postfix-spf.mjs): `mainCf` / `masterCf`, lines
+ * added to the generated files (a main.cf "name = value" line replaces the generated one);
+ * `wrapStart(argv) → argv`, how `postfix start` is executed (e.g. inside a mount namespace:
+ * master and every daemon it spawns inherit it).
  */
-export async function startReferencePostfix(dir, port) {
+export async function startReferencePostfix(dir, port, { mainCf = [], masterCf = [], wrapStart = (argv) => argv } = {}) {
   for (const d of ["etc", "queue", "data"]) mkdirSync(join(dir, d), { recursive: true });
-  writeFileSync(join(dir, "etc", "main.cf"), MAIN_CF(dir));
-  writeFileSync(join(dir, "etc", "master.cf"), MASTER_CF(port));
+  writeFileSync(join(dir, "etc", "main.cf"), withSettings(MAIN_CF(dir), mainCf));
+  writeFileSync(join(dir, "etc", "master.cf"), MASTER_CF(port) + masterCf.map((l) => `${l}\n`).join(""));
   // master's lock and the caches live in data_directory, owned by mail_owner; `postfix start` creates the queue's
   // subdirectories itself (no set-permissions: that also walks the package's files outside this directory)
   const owner = (what) => Number(execFileSync("id", [what, "postfix"], { encoding: "utf8" }).trim());
   chownSync(join(dir, "data"), owner("-u"), owner("-g"));
   try {
-    postfix(dir, "start");
+    const [file, ...args] = wrapStart([tools.postfix, "-c", join(dir, "etc"), "start"]);
+    execFileSync(file, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MAIL_CONFIG: join(dir, "etc") } });
   } catch (err) {
     throw new Error(`postfix start failed: ${err.stderr || err.message}${existsSync(join(dir, "maillog")) ? `\n${readFileSync(join(dir, "maillog"), "utf8").slice(-2000)}` : ""}`);
   }
   await waitPort(port, 15_000);
+  const pidFile = join(dir, "queue", "pid", "master.pid");
   return {
     version: execFileSync(join(SBIN, "postconf"), ["-c", join(dir, "etc"), "-h", "mail_version"], { encoding: "utf8" }).trim(),
+    /** master's pid (from its pid file), or undefined once it is gone. */
+    masterPid: () => (existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").trim()) || undefined : undefined),
     async stop() {
       try {
         postfix(dir, "stop");
@@ -169,8 +189,8 @@ export async function startReferencePostfix(dir, port) {
  * One smtp-source run: `sessions` parallel sessions, `messages` messages of `size` bytes,
  * a new connection per message (smtp-source's default). Resolves with msgs/s (wall time).
  */
-export function runSource(port, { messages, sessions, size, timeoutMs = 300_000 }) {
-  const args = ["-s", String(sessions), "-m", String(messages), "-l", String(size), "-f", "sender@bench.test", "-t", "rcpt@bench.test", `127.0.0.1:${port}`];
+export function runSource(port, { messages, sessions, size, timeoutMs = 300_000, from = "sender@bench.test", to = "rcpt@bench.test" }) {
+  const args = ["-s", String(sessions), "-m", String(messages), "-l", String(size), "-f", from, "-t", to, `127.0.0.1:${port}`];
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(tools.source, args, { stdio: ["ignore", "ignore", "pipe"] });
