@@ -4,14 +4,37 @@
 // the service's reply-error count on SIGTERM.
 import { createRequire } from "node:module";
 import { Writable } from "node:stream";
+import { traceWorker } from "./spf-trace.mjs";
 import { zone } from "./spf-zones.mjs";
 
 const require = createRequire(new URL("../services/spf/package.json", import.meta.url));
+// BENCH_REPORTER_FLUSH=immediate: the CoalescingReporter as before per-turn flushing
+// (an A/B switch for the bench only; the option is not in the service's config).
+if (process.env.BENCH_REPORTER_FLUSH === "immediate") {
+  const { CoalescingReporter } = require("@postern/service-kit");
+  const report = CoalescingReporter.prototype.report;
+  CoalescingReporter.prototype.report = function (...args) {
+    this.perTurn = false;
+    return report.apply(this, args);
+  };
+}
+// BENCH_TRACE=1: per-hop timestamps, reset and collected by the bench over the IPC channel.
+const trace = process.env.BENCH_TRACE === "1" ? traceWorker(require) : undefined;
+if (trace) {
+  process.on("message", (m) => {
+    if (m === "trace-reset") trace.reset();
+    process.send({ [m]: m === "trace-dump" ? trace.dump() : true });
+  });
+}
 const { createZoneDns } = require("@postern/libspf");
 const { runService } = require("@postern/service-kit");
 const { configSchema, startSpf } = require("@postern/spf");
 
 const memory = { storage: "memory" };
+// The zone records every query (for tests); left to grow, that record is most of what
+// survives each scavenge and makes the worker's GC pauses a bench artifact.
+const dns = createZoneDns(zone);
+if (process.env.BENCH_KEEP_QUERIES !== "1") setInterval(() => (dns.queries.length = 0), 200).unref();
 const spf = await runService({
   name: "spf",
   schema: configSchema,
@@ -24,7 +47,7 @@ const spf = await runService({
   installSignalHandlers: false,
   exitOnError: false,
   logDestination: new Writable({ write: (_c, _e, done) => done() }),
-  start: (ctx) => startSpf(ctx, { dns: createZoneDns(zone) }),
+  start: (ctx) => startSpf(ctx, { dns }),
 });
 process.stdout.write("ready\n");
 process.on("SIGTERM", () => {

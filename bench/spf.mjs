@@ -12,10 +12,13 @@
 //    clients with Poisson arrivals offering 2,000 checks/s); see docs/adr/0006.
 //
 // Options (env): BENCH_SECONDS (per measured round, default 3), BENCH_ROUNDS (default 3),
-// BENCH_ONLY=libs|rt (one half only).
+// BENCH_ONLY=libs|rt (one half only), BENCH_TRACE=1 (per-hop breakdown of the round trip,
+// bench/spf-trace.mjs), BENCH_WORKER_FLAGS (node flags for the spf worker, e.g. --trace-gc) and BENCH_WORKER_OUT (a file for the worker's stdout),
+// BENCH_PACED_ONLY=1 (only the paced row, after the warm-up: for back-to-back A/B runs).
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { Writable } from "node:stream";
+import { printBreakdown, traceEdge } from "./spf-trace.mjs";
 import { cases, zone } from "./spf-zones.mjs";
 
 const require = createRequire(new URL("../services/spf/package.json", import.meta.url));
@@ -31,6 +34,7 @@ const IN_FLIGHT = 200;
 const LOST_AFTER_MS = 5_000;
 /** 200 clients with a mean pause of 100 ms offer 2,000 checks/s: 2.5x the pipeline's Postfix+SPF reference rate. */
 const PACED_MEAN_PAUSE_MS = 100;
+const TRACE = process.env.BENCH_TRACE === "1";
 
 const fmt = (n, digits = 0) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -117,10 +121,12 @@ async function roundTrip() {
   };
   const edgeCallback = {
     reportSpf(call, callback) {
+      trace?.received([call.request]);
       settle(call.request);
       callback(null, {});
     },
     reportSpfBatch(call, callback) {
+      trace?.received(call.request.verdicts);
       call.request.verdicts.forEach(settle);
       callback(null, {});
     },
@@ -130,6 +136,7 @@ async function roundTrip() {
   };
   const server = await startGrpcServer({ listen: "127.0.0.1:0", logger, services: [[EdgeCallbackService, edgeCallback]] });
   const bus = await connectBus(natsConfigSchema.parse({ servers: [nats.url] }), { name: "bench-edge", logger });
+  const trace = TRACE ? traceEdge(bus) : undefined;
   let next = 0;
   let lost = 0;
   const check = () => {
@@ -146,6 +153,7 @@ async function roundTrip() {
         clearTimeout(timer);
         resolve(Number(process.hrtime.bigint() - started) / 1e6);
       });
+      trace?.published(txnId);
       bus.nc.publish(subjects.spfCheck, codecs.spfCheck.encode(SpfCheckRequest.fromPartial({ replyTo: { grpcAddress: server.address, txnId }, ip, helo, sender })));
     });
   };
@@ -162,7 +170,11 @@ async function roundTrip() {
    * spread over one mean pause), as independent SMTP sessions do; with 0 every
    * client has a check outstanding at all times.
    */
-  const run = async (clients, meanPauseMs, ms) => {
+  const run = async (clients, meanPauseMs, ms, label) => {
+    if (trace && label) {
+      trace.reset();
+      await worker.ask("trace-reset");
+    }
     const latencies = [];
     const end = performance.now() + ms;
     const pause = () => -Math.log(1 - Math.random()) * meanPauseMs;
@@ -179,13 +191,18 @@ async function roundTrip() {
     const seconds = (performance.now() - start) / 1000;
     latencies.sort((a, b) => a - b);
     const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+    if (trace && label) printBreakdown(label, trace.snapshot(), (await worker.ask("trace-dump"))["trace-dump"]);
     return { n: latencies.length, lost: takeLost(), perSecond: latencies.length / seconds, p50: at(0.5), p99: at(0.99), max: latencies.at(-1) };
   };
 
   try {
     await run(IN_FLIGHT, 0, 1_000); // warm-up
+    if (process.env.BENCH_PACED_ONLY === "1") {
+      const paced = await run(IN_FLIGHT, PACED_MEAN_PAUSE_MS, SECONDS * 1_000, "paced");
+      return { paced, replyErrors: await worker.stop(), nats: nats.version };
+    }
     const saturated = await run(IN_FLIGHT, 0, SECONDS * 1_000);
-    const paced = await run(IN_FLIGHT, PACED_MEAN_PAUSE_MS, SECONDS * 1_000);
+    const paced = await run(IN_FLIGHT, PACED_MEAN_PAUSE_MS, SECONDS * 1_000, "paced");
     const single = await run(1, 0, 1_000);
     return { saturated, paced, single, replyErrors: await worker.stop(), nats: nats.version };
   } finally {
@@ -200,9 +217,10 @@ async function roundTrip() {
 async function startWorker(natsUrl) {
   const { spawn } = await import("node:child_process");
   const { once } = await import("node:events");
-  const child = spawn(process.execPath, ["--conditions=@postern/source", "-r", "./bench/ts-register.cjs", "bench/spf-worker.mjs", natsUrl], {
+  const flags = (process.env.BENCH_WORKER_FLAGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...flags, "--conditions=@postern/source", "-r", "./bench/ts-register.cjs", "bench/spf-worker.mjs", natsUrl], {
     cwd: new URL("..", import.meta.url),
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "pipe", "inherit", "ipc"],
   });
   let out = "";
   child.stdout.on("data", (d) => (out += d));
@@ -212,12 +230,25 @@ async function startWorker(natsUrl) {
   }
   let stopping;
   return {
+    /** BENCH_TRACE: a request to the worker's tracer over IPC ("trace-reset" | "trace-dump"). */
+    ask(m) {
+      return new Promise((resolve) => {
+        const on = (reply) => {
+          if (!(m in reply)) return;
+          child.off("message", on);
+          resolve(reply);
+        };
+        child.on("message", on);
+        child.send(m);
+      });
+    },
     stop() {
       stopping ??= (async () => {
         if (child.exitCode === null) {
           child.kill("SIGTERM");
           await once(child, "exit");
         }
+        if (process.env.BENCH_WORKER_OUT) (await import("node:fs")).writeFileSync(process.env.BENCH_WORKER_OUT, out);
         return Number(/reply-errors (\d+)/.exec(out)?.[1] ?? 0);
       })();
       return stopping;
@@ -241,10 +272,10 @@ function printLibraries(libs) {
 function printRoundTrip(rt) {
   console.log(`\nRound trip edge -> NATS -> spf -> gRPC EdgeCallback (batched), spf service in its own process, ${rt.nats}`);
   console.log(line(`${IN_FLIGHT} clients, Poisson, ${fmt((IN_FLIGHT * 1000) / PACED_MEAN_PAUSE_MS)}/s offered`, rt.paced));
-  console.log(line(`${IN_FLIGHT} checks always in flight (saturated)`, rt.saturated));
-  console.log(line("1 check at a time", rt.single));
+  if (rt.saturated) console.log(line(`${IN_FLIGHT} checks always in flight (saturated)`, rt.saturated));
+  if (rt.single) console.log(line("1 check at a time", rt.single));
   console.log(`  p99 target < 5 ms with ${IN_FLIGHT} concurrent clients: ${rt.paced.p99 < 5 ? "met" : "NOT met"} (paced)`);
-  console.log(`  saturated: Little's law puts the mean at ${IN_FLIGHT} / ${fmt(rt.saturated.perSecond)} per s = ${fmt((IN_FLIGHT / rt.saturated.perSecond) * 1000, 1)} ms; this row measures capacity`);
+  if (rt.saturated) console.log(`  saturated: Little's law puts the mean at ${IN_FLIGHT} / ${fmt(rt.saturated.perSecond)} per s = ${fmt((IN_FLIGHT / rt.saturated.perSecond) * 1000, 1)} ms; this row measures capacity`);
   if (rt.replyErrors > 0) console.log(`  ReportSpf calls that failed (verdict not delivered): ${rt.replyErrors}`);
 }
 

@@ -2,13 +2,15 @@ import * as grpc from "@grpc/grpc-js";
 import { CoalescingReporter, ReportDeadlineExceededError } from "./coalescing-reporter";
 
 /** A peer whose calls complete only when the test says so. */
-function fakePeer(options: { unimplementedBatch?: boolean; failWith?: Error } = {}) {
+function fakePeer(options: { unimplementedBatch?: boolean; failWith?: Error; flush?: "turn" | "immediate"; maxCallsPerAddress?: number } = {}) {
   const batches: { address: string; items: number[]; deadlineMs: number }[] = [];
   const singles: number[] = [];
   const open: (() => void)[] = [];
   const reporter = new CoalescingReporter<number>({
     maxBatch: 3,
-    maxCallsPerAddress: 1,
+    maxCallsPerAddress: options.maxCallsPerAddress ?? 1,
+    // the slot and deadline tests below follow each report; the per-turn tests pass "turn"
+    flush: options.flush ?? "immediate",
     now: () => clock.t,
     sendBatch: (address, items, deadlineMs) => {
       batches.push({ address, items, deadlineMs });
@@ -42,6 +44,30 @@ describe("CoalescingReporter", () => {
     await peer.completeNext();
     await peer.completeNext();
     expect(peer.batches.map((b) => b.items)).toEqual([[1], [2, 3, 4], [5, 6]]);
+    await expect(Promise.all(done)).resolves.toHaveLength(6);
+  });
+
+  it("by default sends what one event-loop turn reported together, at the end of that turn", async () => {
+    const peer = fakePeer({ flush: "turn", maxCallsPerAddress: 2 });
+    const done = [1, 2].map((n) => peer.reporter.report("edge-a:1", n, 1000));
+    await Promise.resolve();
+    expect(peer.batches).toEqual([]); // not before the turn ends
+    await peer.settle();
+    expect(peer.batches.map((b) => b.items)).toEqual([[1, 2]]);
+    // a second turn while one call is in flight takes the second slot
+    done.push(peer.reporter.report("edge-a:1", 3, 1000), peer.reporter.report("edge-a:1", 4, 1000));
+    await peer.settle();
+    expect(peer.batches.map((b) => b.items)).toEqual([[1, 2], [3, 4]]);
+    // with both slots taken, later turns queue until a call returns
+    done.push(peer.reporter.report("edge-a:1", 5, 1000));
+    await peer.settle();
+    done.push(peer.reporter.report("edge-a:1", 6, 1000));
+    await peer.settle();
+    expect(peer.batches).toHaveLength(2);
+    await peer.completeNext();
+    expect(peer.batches.map((b) => b.items)).toEqual([[1, 2], [3, 4], [5, 6]]);
+    await peer.completeNext();
+    await peer.completeNext();
     await expect(Promise.all(done)).resolves.toHaveLength(6);
   });
 
