@@ -4,6 +4,12 @@
  * response path throw (decodeMessage, matchesQuery, classify and the record
  * views the lookups use), every decoded message classifies to one of the
  * outcome kinds, and valid responses classify to the records they carry.
+ * The per-message work bound is checked structurally, not by timing: every
+ * message the pre-decode screen (screen.ts) accepts has names within the hop
+ * and work limits and is walked by dns-packet exactly as the screen walked it,
+ * and the pathological shapes (pointer chains, loops and forward pointers,
+ * long names re-read by thousands of records, counts that cannot fit), plain
+ * or damaged, are refused or stay within those limits.
  * POSTERN_FUZZ_RUNS sets the number of cases (default 100000),
  * POSTERN_FUZZ_SEED replays a failure. The checks are plain comparisons, not
  * expect(): at 100,000 cases jest's matchers cost more than the parser.
@@ -15,6 +21,8 @@ import { classify } from "./classify";
 import { DnsErrorCode } from "./errors";
 import { decodeMessage, matchesQuery } from "./message";
 import { addressOf, mapOutcome, mxOf, ptrOf, tlsaOf, txtOf } from "./records";
+import { MAX_POINTER_HOPS, NAME_WORK_BASE, NAME_WORK_PER_OCTET, screenMessage } from "./screen";
+import { forwardPointer, labelFloodAnswer, manyRecordsClaim, pointerChainAnswer, pointerCycle, pointerLoop } from "./testing/hostile";
 import type { DnsRecord, Outcome, Query } from "./types";
 
 const RUNS = Number(process.env.POSTERN_FUZZ_RUNS ?? 100_000);
@@ -162,7 +170,22 @@ function mutate(input: Buffer, ms: readonly [number, number, number][]): Buffer 
   return b;
 }
 
-type Sample = { kind: "valid"; c: ValidCase } | { kind: "mutated"; c: ValidCase; bytes: Buffer } | { kind: "random"; bytes: Buffer; query: Query };
+/** Shapes that cost dns-packet up to seconds, and the reason the screen must give for each. */
+const hostileShape: fc.Arbitrary<{ bytes: Buffer; refused: RegExp }> = fc.oneof(
+  // a chain longer than the hop limit, re-read by 1 to 100 records
+  fc.tuple(fc.integer({ min: MAX_POINTER_HOPS, max: 8_000 }), fc.integer({ min: 1, max: 100 }), fc.nat({ max: 0xffff })).map(([links, records, id]) => ({ bytes: pointerChainAnswer(links, records, id), refused: /compression pointer hops/ })),
+  // a 126-label name re-read by enough records to pass the work budget (10 is the fewest;
+  // the table tests in screen.test.ts have the full 64 KB one)
+  fc.tuple(fc.integer({ min: 10, max: 600 }), fc.nat({ max: 0xffff })).map(([records, id]) => ({ bytes: labelFloodAnswer(records, id), refused: /label reads and pointer hops/ })),
+  fc.tuple(fc.integer({ min: 7, max: 0xffff }), fc.nat({ max: 0xffff })).map(([count, id]) => ({ bytes: manyRecordsClaim(count, id), refused: /cannot fit/ })),
+  fc.constantFrom(pointerLoop, pointerCycle, forwardPointer).map((make) => ({ bytes: make(), refused: /does not decode/ })),
+);
+
+type Sample =
+  | { kind: "valid"; c: ValidCase }
+  | { kind: "mutated"; c: ValidCase; bytes: Buffer }
+  | { kind: "random"; bytes: Buffer; query: Query }
+  | { kind: "hostile"; bytes: Buffer; refused: RegExp | undefined };
 const sample: fc.Arbitrary<Sample> = fc.oneof(
   { weight: 3, arbitrary: validCase.map((c): Sample => ({ kind: "valid", c })) },
   { weight: 6, arbitrary: fc.tuple(validCase, damage).map(([c, d]): Sample => ({ kind: "mutated", c, bytes: mutate(c.bytes, d) })) },
@@ -172,7 +195,38 @@ const sample: fc.Arbitrary<Sample> = fc.oneof(
       .tuple(fc.uint8Array({ maxLength: 200 }), fc.constantFrom(...QTYPES), name)
       .map(([u, type, n]): Sample => ({ kind: "random", bytes: Buffer.from(u), query: { name: n, type } })),
   },
+  {
+    // rare: each is up to 64 KB. Damaged ones may pass the screen; then they must be within its bounds.
+    weight: 1,
+    arbitrary: fc
+      .tuple(hostileShape, fc.option(damage, { freq: 2 }))
+      .map(([h, d]): Sample => ({ kind: "hostile", bytes: d === null ? h.bytes : mutate(h.bytes, d), refused: d === null ? h.refused : undefined })),
+  },
 );
+
+/**
+ * The structural time bound: a message is either refused by the screen before dns-packet
+ * sees it, or its names are within the hop and work limits and dns-packet walks exactly the
+ * records the screen walked (so no name escaped the screen). Returns the refusal reason.
+ */
+function checkScreen(bytes: Buffer): string | undefined {
+  const s = screenMessage(bytes);
+  if (!s.ok) {
+    check(decodeMessage(bytes) === null, "a refused message decoded", s.reason);
+    return s.reason;
+  }
+  check(s.maxHops <= MAX_POINTER_HOPS, "hops over the limit", s);
+  check(s.work <= NAME_WORK_BASE + NAME_WORK_PER_OCTET * bytes.length, "name work over the budget", s, bytes.length);
+  let consumed: number | undefined;
+  try {
+    packet.decode(bytes);
+    consumed = (packet.decode as unknown as { bytes: number }).bytes;
+  } catch {
+    // dns-packet refuses it on other grounds (a DNSKEY protocol octet, a TXT overrun): fine
+  }
+  check(consumed === undefined || consumed === s.end, "dns-packet and the screen walked different records", consumed, s.end);
+  return undefined;
+}
 
 /** Every view the lookups apply to an outcome. */
 function views(outcome: Outcome<DnsRecord>): unknown[] {
@@ -206,10 +260,17 @@ function checkAny(bytes: Buffer, query: Query, id: number): Outcome<DnsRecord> |
 
 test(`fuzz: ${RUNS} random, damaged and valid DNS responses`, () => {
   const started = Date.now();
-  const seen = { valid: 0, mutated: 0, random: 0, undecodable: 0, answer: 0, nxdomain: 0, nodata: 0, servfail: 0, refused: 0, error: 0, timeout: 0 };
+  const seen = { valid: 0, mutated: 0, random: 0, hostile: 0, screened: 0, undecodable: 0, answer: 0, nxdomain: 0, nodata: 0, servfail: 0, refused: 0, error: 0, timeout: 0 };
   fc.assert(
     fc.property(sample, (s) => {
       seen[s.kind]++;
+      const refusal = checkScreen(s.kind === "valid" ? s.c.bytes : s.bytes);
+      if (refusal !== undefined) seen.screened++;
+      if (s.kind === "hostile") {
+        if (s.refused !== undefined) check(refusal !== undefined && s.refused.test(refusal), "a hostile shape was not refused as expected", refusal, s.refused);
+        else checkAny(s.bytes, { name: ".", type: "A" }, 0x1234);
+        return;
+      }
       const outcome = s.kind === "random" ? checkAny(s.bytes, s.query, 0) : checkAny(s.kind === "valid" ? s.c.bytes : s.bytes, s.c.query, s.c.id);
       if (outcome === null) {
         seen.undecodable++;
@@ -235,5 +296,5 @@ test(`fuzz: ${RUNS} random, damaged and valid DNS responses`, () => {
     { numRuns: RUNS, seed: SEED },
   );
   console.log(`dns fuzz: ${RUNS} cases in ${Date.now() - started} ms ${JSON.stringify(seen)}`);
-  expect(seen.valid + seen.mutated + seen.random).toBeGreaterThanOrEqual(RUNS);
+  expect(seen.valid + seen.mutated + seen.random + seen.hostile).toBeGreaterThanOrEqual(RUNS);
 }, 1_200_000);

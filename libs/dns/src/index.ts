@@ -27,7 +27,10 @@
  * records are used only when they are class IN and owned by the queried name or the end of
  * its CNAME chain; the chain is bounded (8 hops) and loops are errors. Message size is
  * bounded by the 16-bit length of TCP framing and UDP datagrams; names are checked
- * (≤ 253 octets, labels 1-63) before anything is sent. The AD bit is reported, not
+ * (≤ 253 octets, labels 1-63) before anything is sent. Before dns-packet decodes a response,
+ * screen.ts bounds the work it will do (≤ 64 compression pointer hops per name, names
+ * ≤ 255 octets, record counts that fit the length, a name-work budget per octet); a
+ * refused response counts as undecodable. The AD bit is reported, not
  * verified: it means "validated" only when the resolver is a validating one reached over a
  * path nobody can tamper with (loopback, as in ../shared/labs/dnssec); do not make DANE or
  * other security decisions on `authenticated` from a remote resolver.

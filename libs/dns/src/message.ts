@@ -2,6 +2,7 @@
 import { randomInt } from "node:crypto";
 import * as packet from "dns-packet";
 import { sameName } from "./names";
+import { screenMessage } from "./screen";
 import type { Query } from "./types";
 
 /** Advertised EDNS0 UDP payload size (RFC 6891; the DNS Flag Day 2020 value). */
@@ -31,10 +32,23 @@ export function encodeQuery(id: number, query: Query): Buffer {
   });
 }
 
-/** Decodes a response; null when the bytes are not a DNS message (hostile or corrupt input). */
+/**
+ * Decodes a response; null when the bytes are not a DNS message (hostile or corrupt input),
+ * which the transports count and ignore like any other undecodable datagram.
+ *
+ * SECURITY: screenMessage (screen.ts) runs first and refuses shapes that would cost
+ * dns-packet more than a bounded amount of work (compression pointer chains and loops,
+ * names re-read thousands of times, counts that cannot fit). After decoding, dns-packet must
+ * have stopped exactly where the screen's walk did; if not, the two disagree about the
+ * record boundaries (a dns-packet change the screen does not mirror) and the message is
+ * refused rather than trusted.
+ */
 export function decodeMessage(bytes: Buffer): Message | null {
+  const screen = screenMessage(bytes);
+  if (!screen.ok) return null;
   try {
-    return packet.decode(bytes);
+    const msg = packet.decode(bytes);
+    return (packet.decode as unknown as { bytes: number }).bytes === screen.end ? msg : null;
   } catch {
     return null;
   }
