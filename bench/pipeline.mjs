@@ -259,9 +259,9 @@ async function main() {
 
 function printSize(rows, ratios) {
   console.log("");
-  console.log(`  ${"target".padEnd(58)} ${"msgs/s".padStart(7)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"CPU s/1k".padStart(8)}   runs`);
+  console.log(`  ${"target".padEnd(58)} ${"msgs/s".padStart(7)} ${"accept/s".padStart(8)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"CPU s/1k".padStart(8)}   runs`);
   for (const r of rows) {
-    console.log(`  ${r.label.padEnd(58)} ${fmt(r.perSecond).padStart(7)} ${fmt(r.p50, 1).padStart(7)} ${fmt(r.p99, 1).padStart(7)} ${fmt(r.cpuPerThousand, 2).padStart(8)}   ${r.runs.map((x) => fmt(x)).join(", ")}${r.probeErrors ? ` (${r.probeErrors} probe errors)` : ""}`);
+    console.log(`  ${r.label.padEnd(58)} ${fmt(r.perSecond).padStart(7)} ${fmt(r.acceptPerSecond).padStart(8)} ${fmt(r.p50, 1).padStart(7)} ${fmt(r.p99, 1).padStart(7)} ${fmt(r.cpuPerThousand, 2).padStart(8)}   ${r.runs.map((x) => fmt(x)).join(", ")}${r.probeErrors ? ` (${r.probeErrors} probe errors)` : ""}`);
   }
   for (const r of rows) if (r.cpuByService) console.log(`  ${r.key} CPU s per 1,000 messages by service: ${Object.entries(r.cpuByService).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(", ")}`);
   if (ratios.postfixSpf !== undefined) console.log(`  Postern / Postfix+SPF: ${fmt(ratios.postfixSpf, 2)}x (goal >= ${GOALS.postfixSpf}x)`);

@@ -14,7 +14,7 @@ import { SENDER_DOMAIN } from "./dns.mjs";
  */
 export async function startPostern(work, { natsUrl, natsPid, dnsServer, deliverTo, freePort, edgeWorkers = "auto", outboundConcurrency = 128 }) {
   const nats = { servers: [natsUrl] };
-  const log = { level: "info" };
+  const log = { level: process.env.BENCH_LOG_LEVEL ?? "info" };
   const dns = { servers: [dnsServer] };
   const started = [];
   const services = [{ name: "nats-server", pids: () => (natsPid ? [natsPid] : []) }];
