@@ -57,8 +57,11 @@ const internalError = reply(421, "4.3.0", "Local error, closing connection");
 /** after we end our side, how long the peer has to close before the socket is destroyed */
 const LINGER_MS = 5_000;
 
+type EventOf<T extends SmtpEvent["type"]> = Extract<SmtpEvent, { type: T }>;
+
 /** The IPv4 address inside an IPv4-mapped IPv6 address (what a dual-stack listener reports), else the address unchanged. */
 export function normalizeIp(ip: string): string {
+  if (!ip.startsWith("::")) return ip; // the common case, without the regex
   const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
   return m?.[1] !== undefined && isIPv4(m[1]) ? m[1] : ip;
 }
@@ -70,8 +73,15 @@ export interface Proxied {
   rest: Buffer;
 }
 
-/** The client as policy, limits, logs and the MAIL record see it: the PROXY header's source when there is one. */
-export function proxiedClient(socket: Socket, proxied: Proxied | undefined): Partial<ClientInfo> {
+/**
+ * The client as policy, limits, logs and the MAIL record see it: the PROXY header's source when there is one.
+ * Made once per connection (the listener's admission check hands it to the SmtpConnection).
+ */
+export function proxiedClient(socket: Socket, proxied: Proxied | undefined): ClientInfo {
+  return ClientInfo.fromPartial(proxiedFields(socket, proxied));
+}
+
+function proxiedFields(socket: Socket, proxied: Proxied | undefined): Partial<ClientInfo> {
   const socketSide = {
     ip: normalizeIp(socket.remoteAddress ?? ""),
     port: socket.remotePort ?? 0,
@@ -104,7 +114,8 @@ export class SmtpConnection {
   readonly closed: Promise<void>;
   private readonly session: SmtpServerSession;
   private readonly ip: string;
-  private readonly peer: Partial<ClientInfo>;
+  /** the connection's part of the ClientInfo (addresses, PROXY); clientInfo() adds the session's */
+  private readonly peer: ClientInfo;
   private body: Buffer[] = [];
   /** the SPF verdict of the current transaction, null when SPF does not apply */
   private spfVerdict: Promise<SpfVerdict | null> | null = null;
@@ -142,6 +153,7 @@ export class SmtpConnection {
     private readonly tcp: Socket,
     private readonly deps: ConnectionDeps,
     proxied?: Proxied,
+    peer: ClientInfo = proxiedClient(tcp, proxied),
   ) {
     const socket = tcp;
     this.socket = tcp;
@@ -157,8 +169,8 @@ export class SmtpConnection {
       prdr: c.prdr_enable,
       ...(deps.auth === undefined ? {} : { requireTls: true, auth: true }),
     });
-    this.peer = proxiedClient(socket, proxied);
-    this.ip = this.peer.ip ?? "";
+    this.peer = peer;
+    this.ip = peer.ip;
     this.commandTimeoutMs = c.smtp_command_timeout_ms ?? c.smtp_timeout_ms;
     this.dataTimeoutMs = c.smtp_data_timeout_ms ?? c.smtp_timeout_ms;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
@@ -198,10 +210,10 @@ export class SmtpConnection {
     const p = this.peer;
     return {
       client_ip: this.ip,
-      client_port: String(p.port ?? 0),
-      local_ip: p.localIp ?? "",
-      local_port: String(p.localPort ?? 0),
-      ...(p.proxySession === true ? { proxy_host_address: p.proxyHostAddress ?? "", proxy_host_port: String(p.proxyHostPort ?? 0) } : {}),
+      client_port: String(p.port),
+      local_ip: p.localIp,
+      local_port: String(p.localPort),
+      ...(p.proxySession ? { proxy_host_address: p.proxyHostAddress, proxy_host_port: String(p.proxyHostPort) } : {}),
     };
   }
 
@@ -228,7 +240,7 @@ export class SmtpConnection {
     this.bannerTimer = undefined;
     this.greeted = true;
     this.session.greet();
-    this.emit("smtp:connect", { client_ip: this.ip, ...(this.peer.proxySession === true ? { proxy_host_address: this.peer.proxyHostAddress ?? "" } : {}) });
+    this.emit("smtp:connect", { client_ip: this.ip, ...(this.peer.proxySession ? { proxy_host_address: this.peer.proxyHostAddress } : {}) });
     if (this.busy) return; // the running pump flushes it
     this.run();
   }
@@ -267,13 +279,7 @@ export class SmtpConnection {
     const auth = this.session.authIdentity;
     // Exim's P= (RFC 3848): smtp, esmtp, esmtps (TLS), esmtpa (AUTH), esmtpsa (both)
     const protocol = !esmtp ? "smtp" : `esmtp${this.tlsCipher === "" ? "" : "s"}${auth === null ? "" : "a"}`;
-    return ClientInfo.fromPartial({
-      ...this.peer,
-      helo: helo?.domain ?? "",
-      protocol,
-      tlsCipher: this.tlsCipher,
-      authenticatedId: auth?.username ?? "",
-    });
+    return { ...this.peer, helo: helo?.domain ?? "", protocol, tlsCipher: this.tlsCipher, authenticatedId: auth?.username ?? "" };
   }
 
   private onData(chunk: Buffer): void {
@@ -298,7 +304,9 @@ export class SmtpConnection {
     try {
       for (let ev = this.session.next(); ev !== null; ev = this.session.next()) {
         progress = true;
-        await this.handle(ev);
+        // most events are answered at once: only a pending decision costs a promise and a turn
+        const decision = this.handle(ev);
+        if (decision !== undefined) await decision;
         if (this.abortReply !== undefined || (this.closing && this.quiet)) break;
       }
     } finally {
@@ -321,7 +329,8 @@ export class SmtpConnection {
     else go();
   }
 
-  private async handle(ev: SmtpEvent): Promise<void> {
+  /** Answers an event now, or returns the decision in progress (NATS, Redis, a verdict) that will. */
+  private handle(ev: SmtpEvent): Promise<void> | undefined {
     const { logger, metrics } = this.deps;
     const s = this.session;
     switch (ev.type) {
@@ -330,51 +339,32 @@ export class SmtpConnection {
           this.emit("smtp:ehlo", { client_ip: this.ip, helo: ev.command.domain, verb: ev.command.verb });
         }
         return;
-      case "starttls": {
-        const ctx = await this.deps.tls?.context().catch((err: unknown) => {
-          logger.error({ event: logEvents.tlsFailed, err, ip: this.ip }, "no TLS certificate for STARTTLS");
-        });
-        if (ctx === undefined) return s.respond(replies.tlsNotAvailable);
-        this.tlsContext = ctx;
-        return s.respond(replies.readyToStartTls);
-      }
+      case "starttls":
+        return this.starttls();
       case "error":
         metrics.protocolErrors.inc({ kind: ev.kind });
         logger.info({ event: logEvents.protocolError, kind: ev.kind, line: ev.line, ip: this.ip }, `SMTP protocol error: ${ev.kind}`);
         if (ev.kind === "too_many_recipients") metrics.recipients.inc({ result: "limit" });
         return;
       case "auth":
-        return s.respond(await this.authenticate(ev.mechanism, ev.username, ev.password));
+        return this.authenticate(ev.mechanism, ev.username, ev.password).then((r) => s.respond(r));
       case "mail":
-        if (this.deps.auth !== undefined && s.authIdentity === null) return s.respond(authRequired);
+        if (this.deps.auth !== undefined && s.authIdentity === null) {
+          s.respond(authRequired);
+          return;
+        }
         this.body = [];
         this.spfCounted = false;
         // an authenticated sender is our own user: no SPF check (as relay_from_hosts)
         this.spfVerdict = s.authIdentity !== null ? null : this.deps.spf?.gate({ ip: this.ip, helo: s.helo?.domain ?? "", sender: ev.command.sender?.address ?? "" }) ?? null;
-        return s.respond(replies.senderOk);
-      case "rcpt": {
-        const sender = ev.transaction.mail.sender?.address ?? "";
-        const address = ev.command.recipient.address;
-        const verdict = await this.recipient(address, ev.command.recipient, sender);
-        if (verdict !== replies.recipientOk) return s.respond(verdict);
-        if (this.deps.config.spf_check_at === "rcpt") {
-          const refusal = await this.spfRefusal(sender, address);
-          if (refusal !== null) return s.respond(refusal);
-        }
-        // without PRDR the per-recipient data policy answers here (recipient-data.ts)
-        if (ev.transaction.mail.params.prdr !== true) {
-          const v = this.recipientData(address);
-          const r = rcptReplyFor(v, address);
-          if (r !== null) {
-            this.logRecipientData(address, v, sender, false);
-            return s.respond(r);
-          }
-        }
-        return s.respond(verdict);
-      }
+        s.respond(replies.senderOk);
+        return;
+      case "rcpt":
+        return this.rcpt(ev);
       case "data":
         this.body = [];
-        return s.respond(replies.startData);
+        s.respond(replies.startData);
+        return;
       case "body":
         this.body.push(ev.chunk);
         return;
@@ -386,52 +376,91 @@ export class SmtpConnection {
           `rejected message from [${this.ip}]: ${ev.reason}`,
         );
         return;
-      case "dataEnd": {
-        const chunks = this.body;
-        this.body = [];
-        const sender = ev.transaction.mail.sender?.address ?? "";
-        if (this.deps.config.spf_check_at === "data") {
-          const refusal = await this.spfRefusal(sender);
-          if (refusal !== null) return s.respond(refusal);
-        }
-        // PRDR with one recipient: its data verdict is the single reply (as Exim)
-        const only = ev.transaction.recipients.length === 1 ? ev.transaction.recipients[0]?.recipient.address : undefined;
-        if (ev.transaction.mail.params.prdr === true && only !== undefined) {
-          const v = this.recipientData(only);
-          if (v !== "accept") {
-            this.logRecipientData(only, v, sender, true);
-            return s.respond(dataReplyFor(v, only));
-          }
-        }
-        const result = await this.store(ev.transaction, chunks, ev.info);
-        return s.respond(result.ok ? replies.accepted(result.id) : (result.reply ?? replies.localError));
-      }
-      case "prdrEnd": {
-        const chunks = this.body;
-        this.body = [];
-        const t = ev.transaction;
-        const sender = t.mail.sender?.address ?? "";
-        if (this.deps.config.spf_check_at === "data") {
-          const refusal = await this.spfRefusal(sender);
-          if (refusal !== null) return s.respond(refusal);
-        }
-        const verdicts = t.recipients.map((r) => this.recipientData(r.recipient.address));
-        const accepted = t.recipients.filter((_, i) => verdicts[i] === "accept");
-        let id: string | undefined;
-        if (accepted.length > 0) {
-          const result = await this.store({ ...t, recipients: accepted }, chunks, ev.info);
-          if (!result.ok) return s.respond(result.reply ?? replies.localError); // one reply for all
-          id = result.id;
-        }
-        const perRecipient = t.recipients.map((r, i) => {
-          const a = r.recipient.address;
-          const v = verdicts[i] ?? "accept";
-          if (v !== "accept") this.logRecipientData(a, v, sender, true, id);
-          return v === "accept" ? replies.prdrAccepted(a) : v === "defer" ? replies.prdrDeferred(a) : replies.prdrRejected(a);
-        });
-        return s.respondPrdr(perRecipient, prdrFinalReply(perRecipient, id));
+      case "dataEnd":
+        return this.dataEnd(ev);
+      case "prdrEnd":
+        return this.prdrEnd(ev);
+    }
+  }
+
+  private async starttls(): Promise<void> {
+    const ctx = await this.deps.tls?.context().catch((err: unknown) => {
+      this.deps.logger.error({ event: logEvents.tlsFailed, err, ip: this.ip }, "no TLS certificate for STARTTLS");
+    });
+    if (ctx === undefined) return this.session.respond(replies.tlsNotAvailable);
+    this.tlsContext = ctx;
+    this.session.respond(replies.readyToStartTls);
+  }
+
+  private async rcpt(ev: EventOf<"rcpt">): Promise<void> {
+    const s = this.session;
+    const sender = ev.transaction.mail.sender?.address ?? "";
+    const address = ev.command.recipient.address;
+    const verdict = await this.recipient(address, ev.command.recipient, sender);
+    if (verdict !== replies.recipientOk) return s.respond(verdict);
+    if (this.deps.config.spf_check_at === "rcpt") {
+      const refusal = await this.spfRefusal(sender, address);
+      if (refusal !== null) return s.respond(refusal);
+    }
+    // without PRDR the per-recipient data policy answers here (recipient-data.ts)
+    if (ev.transaction.mail.params.prdr !== true) {
+      const v = this.recipientData(address);
+      const r = rcptReplyFor(v, address);
+      if (r !== null) {
+        this.logRecipientData(address, v, sender, false);
+        return s.respond(r);
       }
     }
+    return s.respond(verdict);
+  }
+
+  private async dataEnd(ev: EventOf<"dataEnd">): Promise<void> {
+    const s = this.session;
+    const chunks = this.body;
+    this.body = [];
+    const sender = ev.transaction.mail.sender?.address ?? "";
+    if (this.deps.config.spf_check_at === "data") {
+      const refusal = await this.spfRefusal(sender);
+      if (refusal !== null) return s.respond(refusal);
+    }
+    // PRDR with one recipient: its data verdict is the single reply (as Exim)
+    const only = ev.transaction.recipients.length === 1 ? ev.transaction.recipients[0]?.recipient.address : undefined;
+    if (ev.transaction.mail.params.prdr === true && only !== undefined) {
+      const v = this.recipientData(only);
+      if (v !== "accept") {
+        this.logRecipientData(only, v, sender, true);
+        return s.respond(dataReplyFor(v, only));
+      }
+    }
+    const result = await this.store(ev.transaction, chunks, ev.info);
+    return s.respond(result.ok ? replies.accepted(result.id) : (result.reply ?? replies.localError));
+  }
+
+  private async prdrEnd(ev: EventOf<"prdrEnd">): Promise<void> {
+    const s = this.session;
+    const chunks = this.body;
+    this.body = [];
+    const t = ev.transaction;
+    const sender = t.mail.sender?.address ?? "";
+    if (this.deps.config.spf_check_at === "data") {
+      const refusal = await this.spfRefusal(sender);
+      if (refusal !== null) return s.respond(refusal);
+    }
+    const verdicts = t.recipients.map((r) => this.recipientData(r.recipient.address));
+    const accepted = t.recipients.filter((_, i) => verdicts[i] === "accept");
+    let id: string | undefined;
+    if (accepted.length > 0) {
+      const result = await this.store({ ...t, recipients: accepted }, chunks, ev.info);
+      if (!result.ok) return s.respond(result.reply ?? replies.localError); // one reply for all
+      id = result.id;
+    }
+    const perRecipient = t.recipients.map((r, i) => {
+      const a = r.recipient.address;
+      const v = verdicts[i] ?? "accept";
+      if (v !== "accept") this.logRecipientData(a, v, sender, true, id);
+      return v === "accept" ? replies.prdrAccepted(a) : v === "defer" ? replies.prdrDeferred(a) : replies.prdrRejected(a);
+    });
+    return s.respondPrdr(perRecipient, prdrFinalReply(perRecipient, id));
   }
 
   /** The MAIL record for these recipients, published (PubAck) before the caller answers 250. */
@@ -439,9 +468,10 @@ export class SmtpConnection {
     const spf = (await this.spfVerdict) ?? undefined;
     const headers = spf?.receivedSpf ? [`Received-SPF: ${spf.receivedSpf}`] : [];
     // DMARC (dmarc-gate.ts): may refuse the message, or add headers and MAIL record fields
-    const dmarc = await this.deps.dmarc?.({ transaction, chunks, client: this.clientInfo(), spf, authenticated: this.session.authIdentity !== null });
+    const client = this.clientInfo();
+    const dmarc = await this.deps.dmarc?.({ transaction, chunks, client, spf, authenticated: this.session.authIdentity !== null });
     if (dmarc?.reply !== undefined) return { ok: false, reply: dmarc.reply };
-    const r = await this.deps.accept({ transaction, chunks, info, client: this.clientInfo(), headers: [...headers, ...(dmarc?.headers ?? [])], ...(dmarc ? { fields: dmarc.fields } : {}) });
+    const r = await this.deps.accept({ transaction, chunks, info, client, headers: [...headers, ...(dmarc?.headers ?? [])], ...(dmarc ? { fields: dmarc.fields } : {}) });
     if (r.ok) this.accepted++;
     return r.ok ? { ok: true, id: r.id } : { ok: false };
   }

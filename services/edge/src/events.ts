@@ -27,16 +27,16 @@ export type ConnectionEventName = "tcp:connect" | "smtp:connect" | "smtp:ehlo" |
 export type ConnectionEvents = (name: ConnectionEventName, attributes: Record<string, string>) => void;
 
 export function busConnectionEvents(bus: Bus, logger: Logger): ConnectionEvents {
-  // what newEvent() does, minus its per-call work: the subject (and name check) once per name, the host name once
+  // what newEvent() does, minus its per-call work: the subject (and name check) once per name; the host name and
+  // every other field's default once (Event.fromPartial per event walks each field and copies the attributes)
   const subjectOf = new Map<string, string>();
-  const host = hostname();
+  const template = Event.fromPartial({ host: hostname() });
   let failures = 0;
   return (name, attributes) => {
     try {
       let subject = subjectOf.get(name);
       if (subject === undefined) subjectOf.set(name, (subject = subjects.event(name)));
-      const event = Event.fromPartial({ id: randomUUID(), name, time: new Date(), host, attributes });
-      bus.nc.publish(subject, codecs.event.encode(event));
+      bus.nc.publish(subject, codecs.event.encode({ ...template, id: randomUUID(), name, time: new Date(), attributes }));
     } catch (err) {
       // a closed connection throws on publish; log the first failures only, not one line per connection
       if (failures++ < 10) logger.warn({ event: logEvents.eventFailed, name, err }, `${name} event not published`);

@@ -94,13 +94,14 @@ export async function startSmtpListeners(listen_: readonly string[], deps: Conne
   };
   /** An SMTP session for a client that holds a total slot, if its address has a per-host slot left. */
   const admit = (socket: Socket, proxied?: Proxied): void => {
-    const ip = proxiedClient(socket, proxied).ip ?? "";
+    const peer = proxiedClient(socket, proxied);
+    const ip = peer.ip;
     if (!limits.acquireHost(ip)) {
       metrics.connectionsOpen.dec();
       limits.release();
       return refuse(socket, ip, "per_host", tooManyFromHost);
     }
-    track(new SmtpConnection(socket, deps, proxied), ip);
+    track(new SmtpConnection(socket, deps, proxied, peer), ip);
   };
 
   /** Peers in hosts_proxy: the header first, then SMTP as the client it names (or Exim's 503 refusal). */

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomOctets } from "./random";
 
 /**
  * A unique message id that sorts by reception time: milliseconds since the
@@ -7,6 +7,6 @@ import { randomBytes } from "node:crypto";
  */
 export function newMessageId(now: number = Date.now()): string {
   const time = now.toString(36).padStart(9, "0");
-  const rand = randomBytes(8).readBigUInt64BE().toString(36).padStart(13, "0");
+  const rand = randomOctets(8).readBigUInt64BE().toString(36).padStart(13, "0");
   return `${time}-${rand}`;
 }

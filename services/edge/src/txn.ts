@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomOctets } from "./random";
 
 export type VerdictKind = "spf" | "dmarc";
 
@@ -20,7 +20,7 @@ export class TxnRegistry {
 
   /** A new transaction; `verdict` resolves with the answer, or null at the deadline or on close(). */
   open<T>(kind: VerdictKind, deadlineMs: number): { txnId: string; verdict: Promise<T | null> } {
-    const txnId = randomBytes(16).toString("base64url");
+    const txnId = randomOctets(16).toString("base64url");
     const verdict = new Promise<T | null>((resolve) => {
       const timer = setTimeout(() => {
         this.pending.delete(txnId);
