@@ -54,7 +54,8 @@ describe("DMARC at the edge with the dmarc service", () => {
       routes: { "reports.e2e.test": `maildir:${reports}` },
       // SPF stays off: the zone is in-memory and only the dmarc service sees it; DKIM gives alignment
       edge: { spf_enable: false, dmarc: { enable: true } },
-      dmarc: { authserv_id: "edge.e2e.test", dmarc_enable_forensic: true, dmarc_forensic_sender: "dmarc-failures@edge.e2e.test" },
+      // aggregate rows reach the stream within 20 ms, long before the report job below runs
+      dmarc: { authserv_id: "edge.e2e.test", dmarc_enable_forensic: true, dmarc_forensic_sender: "dmarc-failures@edge.e2e.test", reports: { flush_ms: 20 } },
       dmarcDeps: { dns: zone },
     });
     bus = await connectBus(natsConfigSchema.parse({ servers: [stack.nats.url] }), { name: "dmarc-e2e", logger: pino({ level: "silent" }) });

@@ -6,7 +6,7 @@
  */
 import { type DmarcDns, type DmarcQueryType } from "./dns";
 import { DmarcDnsError, DmarcInternalError, DmarcLimitError, dmarcLimitKinds } from "./errors";
-import { type DmarcRecord, isDmarcRecord, parseRecord } from "./record";
+import { type DmarcRecord, isDmarcRecord, parseRecord, type RecordParse } from "./record";
 
 export type RecordLookup =
   | { readonly kind: "record"; readonly record: DmarcRecord }
@@ -32,6 +32,30 @@ export interface QueryLog {
 
 function validName(name: string): boolean {
   return name.length <= 253 && name.split(".").every((l) => l.length > 0 && l.length <= 63);
+}
+
+/** Parsed records kept by their text: a busy receiver sees the same few records all day. */
+export const RECORD_CACHE_SIZE = 1000;
+const parsedRecords = new Map<string, RecordParse>();
+
+/**
+ * parseRecord through a bounded cache keyed by the record text. Records are
+ * shared between evaluations, so they are frozen (no caller may change one).
+ * Cleared when full: hostile domains can only make us parse again, as before.
+ */
+export function parseRecordCached(text: string): RecordParse {
+  const hit = parsedRecords.get(text);
+  if (hit !== undefined) return hit;
+  const parsed = parseRecord(text);
+  if (parsed.ok) {
+    Object.freeze(parsed.record.fo);
+    Object.freeze(parsed.record.rua);
+    Object.freeze(parsed.record.ruf);
+    Object.freeze(parsed.record);
+  }
+  if (parsedRecords.size >= RECORD_CACHE_SIZE) parsedRecords.clear();
+  parsedRecords.set(text, parsed);
+  return parsed;
 }
 
 export class DmarcLookup {
@@ -83,7 +107,7 @@ export class DmarcLookup {
           const texts = outcome.records.map((strings) => strings.join("").trim()).filter(isDmarcRecord);
           if (texts.length === 0) return { kind: "none" };
           if (texts.length > 1) return { kind: "multiple" };
-          const parsed = parseRecord(texts[0] as string);
+          const parsed = parseRecordCached(texts[0] as string);
           return parsed.ok ? { kind: "record", record: parsed.record } : { kind: "invalid", reason: parsed.reason };
         }
       }

@@ -64,6 +64,10 @@ export const dmarcSectionSchema = z.strictObject({
       email: mailbox.optional(),
       /** seconds of rows kept when no report job runs */
       max_age_seconds: z.number().int().positive().default(7 * 86400),
+      /** rows are merged in memory per policy domain and published at most this late (a crash loses this window) */
+      flush_ms: z.number().int().positive().max(60_000).default(1000),
+      /** distinct rows held before a flush starts at once */
+      max_rows: z.number().int().positive().default(10_000),
     })
     .prefault({}),
 });

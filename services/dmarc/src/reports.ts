@@ -1,7 +1,10 @@
 /**
  * Report side effects of the dmarc service:
- * - every evaluation that found a policy appends one aggregate row to the
- *   JetStream stream DMARC_AGGREGATE (subject postern.v1.dmarc.aggregate.<hex policy domain>);
+ * - every evaluation that found a policy with a rua= gives one aggregate row;
+ *   AggregateRecorder merges the rows per policy domain in memory for up to
+ *   reports.flush_ms and appends them as one message per domain to the
+ *   JetStream stream DMARC_AGGREGATE (subject postern.v1.dmarc.aggregate.<hex
+ *   policy domain>), instead of one publish and PubAck per message (ADR 0008);
  * - runAggregateReports (the report job: `postern-dmarc-report`, or a test)
  *   reads the rows, builds one RFC 9990 report per policy domain, verifies the
  *   rua= destinations and queues each report as a MAIL record, then purges the
@@ -34,6 +37,8 @@ import {
 } from "@postern/libdmarc";
 import { MailRecord } from "@postern/proto";
 import { StorageType } from "@nats-io/jetstream";
+import { type Logger } from "pino";
+import { logEvents } from "./diagnostics";
 
 export const AGGREGATE_STREAM = "DMARC_AGGREGATE";
 export const AGGREGATE_SUBJECT_PREFIX = "postern.v1.dmarc.aggregate";
@@ -49,6 +54,7 @@ export async function ensureAggregateStream(bus: Bus, maxAgeSeconds: number): Pr
   }
 }
 
+/** One row as recordAggregate stores it (the format before batching; still read). */
 interface StoredRow {
   policy: PolicyPublished;
   rua: string[];
@@ -56,14 +62,158 @@ interface StoredRow {
   at: number;
 }
 
-/** Appends one row for a verdict that found a policy; false when there is nothing to report. */
+/** Rows of one policy domain merged over a flush window (AggregateRecorder). `rows` carry their counts. */
+interface StoredBatch {
+  policy: PolicyPublished;
+  rua: string[];
+  rows: AggregateRow[];
+  begin: number;
+  end: number;
+}
+
+function aggregateSubject(domain: string): string {
+  return `${AGGREGATE_SUBJECT_PREFIX}.${Buffer.from(domain).toString("hex")}`;
+}
+
+/** Appends one row for a verdict that found a policy, at once; false when there is nothing to report. */
 export async function recordAggregate(bus: Bus, v: DmarcVerdict, facts: { sourceIp: string; envelopeTo?: string }, now = Date.now()): Promise<boolean> {
   const policy = policyPublished(v);
   if (policy === undefined || v.record === undefined || v.record.rua.length === 0) return false;
   const stored: StoredRow = { policy, rua: v.record.rua.map((u) => u.uri), row: aggregateRow(v, facts), at: Math.floor(now / 1000) };
-  const subject = `${AGGREGATE_SUBJECT_PREFIX}.${Buffer.from(policy.domain).toString("hex")}`;
-  await bus.js.publish(subject, Buffer.from(JSON.stringify(stored)), { expect: { streamName: AGGREGATE_STREAM } });
+  await bus.js.publish(aggregateSubject(policy.domain), Buffer.from(JSON.stringify(stored)), { expect: { streamName: AGGREGATE_STREAM } });
   return true;
+}
+
+interface PendingDomain {
+  policy: PolicyPublished;
+  rua: string[];
+  /** merged rows by mergeRows' key (the row without its count) */
+  rows: Map<string, AggregateRow>;
+  begin: number;
+  end: number;
+  /** evaluations behind the rows */
+  evaluations: number;
+}
+
+export interface AggregateRecorderOptions {
+  /** longest a row waits in memory before it is published */
+  flushMs: number;
+  /** distinct rows held before a flush is started at once; also the bound kept across failed flushes */
+  maxRows: number;
+  logger: Logger;
+  /** evaluations whose rows were published (ok) or dropped after a failure (error) */
+  onFlushed?: (outcome: "ok" | "error", evaluations: number) => void;
+  now?: () => number;
+}
+
+/**
+ * Aggregate rows coalesced per policy domain: add() is synchronous and cheap,
+ * flushes publish one message per domain (rows merged with their counts, as
+ * the report merges them anyway). A row is in memory for at most flushMs, and
+ * close() publishes what is left, so a stop loses nothing; a crash loses the
+ * rows of the open window (aggregate reports are statistics, ADR 0008). A
+ * failed publish keeps the rows for the next flush while they fit in maxRows.
+ */
+export class AggregateRecorder {
+  private pending = new Map<string, PendingDomain>();
+  private distinctRows = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly options: AggregateRecorderOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Takes the row of a verdict; false when there is nothing to report (no policy or no rua=). */
+  add(v: DmarcVerdict, facts: { sourceIp: string; envelopeTo?: string }): boolean {
+    const policy = policyPublished(v);
+    if (policy === undefined || v.record === undefined || v.record.rua.length === 0) return false;
+    const at = Math.floor(this.now() / 1000);
+    const row = aggregateRow(v, facts);
+    let entry = this.pending.get(policy.domain);
+    if (entry === undefined) {
+      entry = { policy, rua: v.record.rua.map((u) => u.uri), rows: new Map(), begin: at, end: at, evaluations: 0 };
+      this.pending.set(policy.domain, entry);
+    } else {
+      // the last policy seen during the period is the one reported (RFC 9990 2.1)
+      entry.policy = policy;
+      entry.rua = v.record.rua.map((u) => u.uri);
+      entry.end = at;
+    }
+    entry.evaluations++;
+    const key = JSON.stringify({ ...row, count: 0 });
+    const prev = entry.rows.get(key);
+    if (prev === undefined) {
+      entry.rows.set(key, row);
+      this.distinctRows++;
+    } else entry.rows.set(key, { ...prev, count: prev.count + row.count });
+    if (this.closed || this.distinctRows >= this.options.maxRows) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.options.flushMs).unref();
+    return true;
+  }
+
+  /** Publishes everything held now; resolves when that and any earlier flush are done. Never rejects. */
+  flush(): Promise<void> {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const batch = this.pending;
+    if (batch.size === 0) return this.flushing;
+    this.pending = new Map();
+    this.distinctRows = 0;
+    this.flushing = this.flushing.then(() => this.publish(batch));
+    return this.flushing;
+  }
+
+  /** Flushes what is held and publishes later rows at once (shutdown: the stream is still there). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+  }
+
+  private async publish(batch: Map<string, PendingDomain>): Promise<void> {
+    await Promise.all(
+      [...batch.values()].map(async (entry) => {
+        const stored: StoredBatch = { policy: entry.policy, rua: entry.rua, rows: [...entry.rows.values()], begin: entry.begin, end: entry.end };
+        try {
+          await this.bus.js.publish(aggregateSubject(entry.policy.domain), Buffer.from(JSON.stringify(stored)), { expect: { streamName: AGGREGATE_STREAM } });
+          this.options.onFlushed?.("ok", entry.evaluations);
+        } catch (err) {
+          this.keep(entry, err);
+        }
+      }),
+    );
+  }
+
+  /** A failed domain's rows go back into the pending set for the next flush, unless that would pass maxRows. */
+  private keep(entry: PendingDomain, err: unknown): void {
+    const log = { event: logEvents.aggregateFailed, domain: entry.policy.domain, rows: entry.rows.size, evaluations: entry.evaluations, err };
+    if (this.closed || this.distinctRows + entry.rows.size > this.options.maxRows) {
+      this.options.onFlushed?.("error", entry.evaluations);
+      this.options.logger.warn(log, "aggregate rows not recorded");
+      return;
+    }
+    this.options.logger.warn(log, "aggregate rows not recorded yet; kept for the next flush");
+    const now = this.pending.get(entry.policy.domain);
+    if (now === undefined) this.pending.set(entry.policy.domain, entry);
+    else {
+      now.begin = Math.min(now.begin, entry.begin);
+      now.evaluations += entry.evaluations;
+      for (const [key, row] of entry.rows) {
+        const prev = now.rows.get(key);
+        if (prev === undefined) now.rows.set(key, row);
+        else now.rows.set(key, { ...prev, count: prev.count + row.count });
+      }
+    }
+    this.distinctRows += entry.rows.size;
+    this.timer ??= setTimeout(() => void this.flush(), this.options.flushMs).unref();
+  }
 }
 
 export function newReportMessageId(now = Date.now()): string {
@@ -180,21 +330,24 @@ export async function runAggregateReports(deps: AggregateJobDeps): Promise<Aggre
       continue; // deleted
     }
     if (msg === null) continue;
-    let stored: StoredRow;
+    let stored: StoredBatch;
     try {
-      stored = JSON.parse(Buffer.from(msg.data).toString("utf8")) as StoredRow;
+      const parsed = JSON.parse(Buffer.from(msg.data).toString("utf8")) as StoredRow | StoredBatch;
+      // a single row (recordAggregate, or a stream written before batching) is a batch of one
+      stored = "rows" in parsed ? parsed : { policy: parsed.policy, rua: parsed.rua, rows: [parsed.row], begin: parsed.at, end: parsed.at };
     } catch {
       continue;
     }
+    if (typeof stored.policy?.domain !== "string" || !Array.isArray(stored.rows)) continue;
     const entry = byDomain.get(stored.policy.domain);
-    if (entry === undefined) byDomain.set(stored.policy.domain, { policy: stored.policy, rua: stored.rua, rows: [stored.row], begin: stored.at, end: stored.at });
+    if (entry === undefined) byDomain.set(stored.policy.domain, { policy: stored.policy, rua: stored.rua, rows: [...stored.rows], begin: stored.begin, end: stored.end });
     else {
       // the last policy seen during the period is the one reported (RFC 9990 2.1)
       entry.policy = stored.policy;
       entry.rua = stored.rua;
-      entry.rows.push(stored.row);
-      entry.begin = Math.min(entry.begin, stored.at);
-      entry.end = Math.max(entry.end, stored.at);
+      entry.rows.push(...stored.rows);
+      entry.begin = Math.min(entry.begin, stored.begin);
+      entry.end = Math.max(entry.end, stored.end);
     }
   }
   const out: AggregateOutput[] = [];

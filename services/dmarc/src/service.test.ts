@@ -6,7 +6,7 @@ import { BodyRef, ClientInfo, DmarcCheckRequest, DmarcClient, DmarcStatus, SpfRe
 import { unaryCall } from "@postern/service-kit";
 import { type Backend, startNats } from "@postern/testing";
 import { pino } from "pino";
-import { runAggregateReports } from "./reports";
+import { AGGREGATE_STREAM, AGGREGATE_SUBJECT_PREFIX, runAggregateReports } from "./reports";
 import { type CallbackServer, counterValue, key, message, publishCheck, sign, startCallbackServer, startTestDmarc, type TestDmarc, zone } from "./testing/harness";
 
 describe("dmarc service on a real nats-server", () => {
@@ -17,7 +17,8 @@ describe("dmarc service on a real nats-server", () => {
 
   beforeAll(async () => {
     nats = await startNats();
-    dmarc = await startTestDmarc(nats, { dmarc: { dmarc_enable_forensic: true, dmarc_forensic_sender: "dmarc-failures@receiver.test" } });
+    // rows reach the stream within 20 ms (the report job below reads them right away)
+    dmarc = await startTestDmarc(nats, { dmarc: { dmarc_enable_forensic: true, dmarc_forensic_sender: "dmarc-failures@receiver.test", reports: { flush_ms: 20 } } });
     bus = await connectBus(natsConfigSchema.parse({ servers: [nats.url] }), { name: "edge-test", logger: pino({ level: "silent" }) });
     edge = await startCallbackServer();
   }, 30_000);
@@ -81,6 +82,13 @@ describe("dmarc service on a real nats-server", () => {
   });
 
   it("records aggregate rows; the report job builds RFC 9990 XML that validates and queues it to rua=", async () => {
+    // rows reach the stream at the recorder's next flush (reports.flush_ms)
+    const subject = `${AGGREGATE_SUBJECT_PREFIX}.${Buffer.from("reject.test").toString("hex")}`;
+    const published = async (): Promise<boolean> =>
+      (await bus.jsm.streams.getMessage(AGGREGATE_STREAM, { last_by_subj: subject }).catch(() => null)) !== null &&
+      (await counterValue(dmarc.ctx, "postern_dmarc_reports_total", { kind: "aggregate_row", outcome: "ok" })) > 0;
+    for (let i = 0; i < 250 && !(await published()); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await published()).toBe(true);
     const out = await runAggregateReports({ bus, dns: createDmarcZone(zone), mode: "rfc9989", receiver: "mx.receiver.test", orgName: "Receiver", email: "dmarc@receiver.test" });
     const report = out.find((o) => o.domain === "reject.test");
     expect(report).toBeDefined();

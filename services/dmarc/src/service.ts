@@ -8,7 +8,7 @@ import { type DmarcConfig, type DmarcSection } from "./config";
 import { startConsumer } from "./consumer";
 import { createDmarcMetrics, logEvents } from "./diagnostics";
 import { dkimDnsFromDmarcDns, dmarcDnsFromResolver } from "./dns-adapter";
-import { ensureAggregateStream, recordAggregate, ReportLimiter, sendForensic } from "./reports";
+import { AggregateRecorder, ensureAggregateStream, ReportLimiter, sendForensic } from "./reports";
 import { dmarcServer } from "./server";
 
 export interface DmarcDeps {
@@ -49,6 +49,16 @@ export async function startDmarc(ctx: ServiceContext<DmarcConfig>, deps: DmarcDe
   const dns = deps.dns ?? dnsFromConfig(cfg, metrics.onDnsQuery);
   const bus: Bus = await attachBus(ctx, ctx.config.nats);
   if (cfg.reports.aggregate) await ensureAggregateStream(bus, cfg.reports.max_age_seconds);
+  // Closers run in reverse order: the rows left are published after the last check ended and before NATS drains.
+  const aggregates = cfg.reports.aggregate
+    ? new AggregateRecorder(bus, {
+        flushMs: cfg.reports.flush_ms,
+        maxRows: cfg.reports.max_rows,
+        logger,
+        onFlushed: (outcome, evaluations) => metrics.reports.inc({ kind: "aggregate_row", outcome }, evaluations),
+      })
+    : undefined;
+  if (aggregates !== undefined) shutdown.add("aggregate rows", () => aggregates.close());
   let spool: Promise<ObjectStore> | undefined;
   const check = createCheck({
     dns,
@@ -93,14 +103,7 @@ export async function startDmarc(ctx: ServiceContext<DmarcConfig>, deps: DmarcDe
     logger,
     afterVerdict: async (request, { verdict, body }) => {
       const sourceIp = request.client?.ip ?? "";
-      if (cfg.reports.aggregate && sourceIp !== "") {
-        try {
-          if (await recordAggregate(bus, verdict, { sourceIp })) metrics.reports.inc({ kind: "aggregate_row", outcome: "ok" });
-        } catch (err) {
-          metrics.reports.inc({ kind: "aggregate_row", outcome: "error" });
-          logger.warn({ event: logEvents.aggregateFailed, domain: verdict.policyDomain, err }, "aggregate row not recorded");
-        }
-      }
+      if (aggregates !== undefined && sourceIp !== "") aggregates.add(verdict, { sourceIp });
       if (cfg.dmarc_enable_forensic && verdict.result === "fail") {
         try {
           const sent = await sendForensic(
