@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { type DnsOutcome, type SpfDns } from "./dns";
 import { LimitedDns, resolveLimits } from "./limits";
 import { createZoneDns, type ZoneData, type ZoneEntry } from "./testing/zone-dns";
@@ -161,5 +162,15 @@ describe("LimitedDns deadline", () => {
     const pending = limited.address("example.org", 4);
     controller.abort();
     await expect(pending).resolves.toEqual({ kind: "timeout" });
+  });
+
+  it("listens to the signal once per check, and not after dispose()", async () => {
+    const controller = new AbortController();
+    const limited = new LimitedDns(createZoneDns({ "example.org": host("192.0.2.1") }), undefined, controller.signal);
+    await limited.address("example.org", 4);
+    await limited.address("example.org", 4);
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
+    limited.dispose();
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
   });
 });

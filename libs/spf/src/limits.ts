@@ -43,6 +43,9 @@ export function resolveLimits(overrides: Partial<SpfLimits> = {}): SpfLimits {
   return limits;
 }
 
+type TimeoutOutcome = { readonly kind: "timeout" };
+const TIMEOUT: TimeoutOutcome = { kind: "timeout" };
+
 export type LimitedOutcome<T> = DnsOutcome<T> | { readonly kind: "limit"; readonly error: SpfLimitError };
 
 export interface QueryOptions {
@@ -96,6 +99,30 @@ export class LimitedDns {
     return outcome;
   }
 
+  private aborted: Promise<TimeoutOutcome> | undefined;
+  private onAbort: (() => void) | undefined;
+
+  /**
+   * Resolves with a timeout when the signal aborts. One listener per check, made at its
+   * first query, instead of adding and removing one around every query; dispose() removes it.
+   */
+  private deadline(signal: AbortSignal): Promise<TimeoutOutcome> {
+    if (this.aborted === undefined) {
+      if (signal.aborted) return (this.aborted = Promise.resolve(TIMEOUT));
+      this.aborted = new Promise((resolve) => {
+        this.onAbort = () => resolve(TIMEOUT);
+        signal.addEventListener("abort", this.onAbort, { once: true });
+      });
+    }
+    return this.aborted;
+  }
+
+  /** The check is over: stop listening to its signal (a long-lived signal would otherwise collect a listener per check). */
+  dispose(): void {
+    if (this.onAbort !== undefined) this.signal?.removeEventListener("abort", this.onAbort);
+    this.onAbort = undefined;
+  }
+
   private async run<T extends readonly unknown[]>(
     name: string,
     type: SpfQueryType,
@@ -107,7 +134,7 @@ export class LimitedDns {
     if (this.queries > this.limits.queries) {
       return { kind: "limit", error: new SpfLimitError(spfLimitKinds.queries, this.limits.queries, `too many DNS queries at ${type} ${name}`) };
     }
-    let outcome = this.signal === undefined ? await query(name) : await raceAbort(query(name), this.signal);
+    let outcome = this.signal === undefined ? await query(name) : await Promise.race([query(name), this.deadline(this.signal)]);
     if (outcome.kind === "answer" && outcome.records.length === 0) outcome = { kind: "nodata" };
     if (this.signal?.aborted) return { kind: "timeout" };
     if ((outcome.kind === "nxdomain" || outcome.kind === "nodata") && options?.countVoid === true) {
@@ -118,23 +145,4 @@ export class LimitedDns {
     }
     return outcome;
   }
-}
-
-/** The query's outcome, or a timeout as soon as the check's deadline passes (the query is not awaited further). */
-function raceAbort<T>(pending: Promise<DnsOutcome<T>>, signal: AbortSignal): Promise<DnsOutcome<T>> {
-  if (signal.aborted) return Promise.resolve({ kind: "timeout" });
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => resolve({ kind: "timeout" });
-    signal.addEventListener("abort", onAbort, { once: true });
-    pending.then(
-      (outcome) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(outcome);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      },
-    );
-  });
 }
