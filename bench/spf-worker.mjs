@@ -20,6 +20,17 @@ if (process.env.BENCH_REPORTER_FLUSH === "immediate") {
 }
 // BENCH_TRACE=1: per-hop timestamps, reset and collected by the bench over the IPC channel.
 const trace = process.env.BENCH_TRACE === "1" ? traceWorker(require) : undefined;
+// BENCH_ALLOC_PROFILE=<file>: sampled allocations (collected ones too) of the worker's whole life.
+if (process.env.BENCH_ALLOC_PROFILE) {
+  const { Session } = await import("node:inspector/promises");
+  const session = new Session();
+  session.connect();
+  await session.post("HeapProfiler.startSampling", { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  process.on("SIGTERM", async () => {
+    const { profile } = await session.post("HeapProfiler.stopSampling");
+    (await import("node:fs")).writeFileSync(process.env.BENCH_ALLOC_PROFILE, JSON.stringify(profile));
+  });
+}
 if (trace) {
   process.on("message", (m) => {
     if (m === "trace-reset") trace.reset();
