@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
-import { connectBus, natsConfigSchema, streamNames, type Bus } from "@postern/bus";
+import { connect as tcpConnect } from "node:net";
+import { codecs, connectBus, natsConfigSchema, streamNames, subjects, type Bus } from "@postern/bus";
 import { runService, type ServiceContext } from "@postern/service-kit";
 import { configSchema as spfSchema, createZoneDns, type SpfConfig, startSpf, type ZoneData } from "@postern/spf";
 import { type Backend, freePort, startNats } from "@postern/testing";
@@ -178,6 +179,52 @@ describe("edge with two workers (node:cluster)", () => {
     const grpc = edge.lines.filter((l) => l.msg === "grpc server listening").map((l) => l.address);
     expect(grpc).toHaveLength(2);
     expect(new Set(grpc).size).toBe(2);
+  }, 120_000);
+
+  it("port 0: each worker advertises the gRPC address it listens on, and its verdict requests carry it", async () => {
+    // the latest ready report of each worker, as the primary logged it
+    const reported = new Map<number, LogLine>();
+    for (const l of edge.lines) if (l.event === "cluster.worker_ready") reported.set(l.worker as number, l);
+    expect([...reported.keys()].sort()).toEqual([0, 1]);
+    for (const [worker, r] of reported) {
+      const listening = edge.lines.filter((l) => l.msg === "grpc server listening" && l.worker === worker).at(-1);
+      expect(r.grpc_listen).toBe(listening?.address);
+      expect(r.grpc_address).toBe(listening?.address); // no grpc.advertise: the bound address, port included
+      expect(r.grpc_address).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
+      expect(r.http_port).toBeGreaterThan(0);
+      // something listens there (the worker: the primary binds no gRPC port)
+      await new Promise<void>((done, fail) => {
+        const [host, port] = (r.grpc_address as string).split(":");
+        const socket = tcpConnect({ host, port: Number(port) }, () => {
+          socket.destroy();
+          done();
+        });
+        socket.once("error", fail);
+      });
+    }
+    expect(new Set([...reported.values()].map((r) => r.grpc_address)).size).toBe(2);
+    expect(new Set([...reported.values()].map((r) => r.http_port)).size).toBe(2);
+
+    // the reply_to of every SPF request is the advertised address of the worker that served the session
+    const replyTo = new Map<string, Set<string>>();
+    const sub = bus.nc.subscribe(subjects.spfCheck);
+    const reading = (async () => {
+      for await (const m of sub) {
+        const r = codecs.spfCheck.decode(m.data);
+        const set = replyTo.get(r.helo) ?? new Set<string>();
+        set.add(r.replyTo?.grpcAddress ?? "");
+        replyTo.set(r.helo, set);
+      }
+    })();
+    await bus.nc.flush();
+    const served = new Map<string, number>();
+    for (let n = 500; n < 516; n += 4) {
+      const batch = await Promise.all([0, 1, 2, 3].map(async (k) => [`c${n + k}.cluster.test`, await session(n + k)] as const));
+      for (const [helo, worker] of batch) served.set(helo, worker);
+    }
+    sub.unsubscribe();
+    await reading;
+    for (const [helo, worker] of served) expect({ helo, replyTo: [...(replyTo.get(helo) ?? [])] }).toEqual({ helo, replyTo: [reported.get(worker)?.grpc_address] });
   }, 120_000);
 
   it("a worker that dies is started again and serves", async () => {

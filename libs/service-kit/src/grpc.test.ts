@@ -57,11 +57,15 @@ const echoImpl: grpc.UntypedServiceImplementation = {
   },
 };
 
-describe("grpc", () => {
+// exclusive: a net.Server of our own whose connections are injected into grpc-js (what a node:cluster worker needs)
+describe.each([
+  ["grpc-js bind", false],
+  ["exclusive bind", true],
+])("grpc (%s)", (_mode, exclusive) => {
   const servers: GrpcServerHandle[] = [];
   const clients: grpc.Client[] = [];
   const start = async (tls?: Parameters<typeof startGrpcServer>[0]["tls"]): Promise<GrpcServerHandle> => {
-    const s = await startGrpcServer({ listen: "127.0.0.1:0", tls, logger: memoryLogger().logger, services: [[EchoService, echoImpl]] });
+    const s = await startGrpcServer({ listen: "127.0.0.1:0", tls, logger: memoryLogger().logger, services: [[EchoService, echoImpl]], exclusive });
     servers.push(s);
     return s;
   };
@@ -111,7 +115,7 @@ describe("grpc", () => {
   it("close forces shutdown when calls do not drain in time", async () => {
     const { logger, lines } = memoryLogger();
     const hang: grpc.UntypedServiceImplementation = { echo: () => undefined };
-    const server = await startGrpcServer({ listen: "127.0.0.1:0", logger, services: [[EchoService, hang]], forceShutdownMs: 100 });
+    const server = await startGrpcServer({ listen: "127.0.0.1:0", logger, services: [[EchoService, hang]], forceShutdownMs: 100, exclusive });
     const c = client(server.address);
     const call = unaryCall(c.echo.bind(c), { text: "never" }, 5000).catch((e: grpc.ServiceError) => e.code);
     await new Promise((r) => setTimeout(r, 50));
@@ -126,7 +130,7 @@ describe("grpc", () => {
     const server = await start();
     const quiet = jest.spyOn(console, "error").mockImplementation(() => undefined); // grpc-js logs the failed bind
     await expect(
-      startGrpcServer({ listen: server.address, logger: memoryLogger().logger, services: [[EchoService, echoImpl]] }),
+      startGrpcServer({ listen: server.address, logger: memoryLogger().logger, services: [[EchoService, echoImpl]], exclusive }),
     ).rejects.toThrow();
     quiet.mockRestore();
   });

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { type AddressInfo, createServer, type Server as NetServer } from "node:net";
 import { checkServerIdentity } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import { type Logger } from "pino";
@@ -134,6 +135,13 @@ export async function startGrpcServer(opts: {
   options?: grpc.ServerOptions;
   /** how long close() waits for calls to drain before forcing; default 5 s */
   forceShutdownMs?: number;
+  /**
+   * Bind the port in this process even in a node:cluster worker. Without it, grpc-js's listener goes through the
+   * cluster primary, which hands every worker asking for the same host and port 0 one shared socket, so a call could
+   * reach any worker. With it, a plain net.Server listens exclusively and its connections are injected into the gRPC
+   * server. `listen` must then name one address (a literal IP or a host name resolving to one).
+   */
+  exclusive?: boolean;
 }): Promise<GrpcServerHandle> {
   const token = readAuthToken(opts.auth);
   const options: grpc.ServerOptions = { ...opts.options };
@@ -141,14 +149,30 @@ export async function startGrpcServer(opts: {
   const server = new grpc.Server(options);
   for (const [definition, implementation] of opts.services) server.addService(definition, implementation);
   const credentials = serverCredentials(opts.tls);
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(opts.listen, credentials, (err, bound) => {
-      if (!err) return resolve(bound);
-      server.forceShutdown();
-      reject(err);
-    });
-  });
   const host = parseHostPort(opts.listen)?.host ?? opts.listen.slice(0, opts.listen.lastIndexOf(":"));
+  let listener: NetServer | undefined;
+  const port = opts.exclusive
+    ? await new Promise<number>((resolve, reject) => {
+        const hp = parseHostPort(opts.listen);
+        if (hp === undefined) return reject(new Error(`grpc listen: not host:port: ${opts.listen}`));
+        const injector = server.createConnectionInjector(credentials);
+        const net = createServer((socket) => injector.injectConnection(socket));
+        net.once("error", (err) => {
+          server.forceShutdown();
+          reject(err);
+        });
+        net.listen({ host: hp.host, port: hp.port, exclusive: true }, () => {
+          listener = net;
+          resolve((net.address() as AddressInfo).port);
+        });
+      })
+    : await new Promise<number>((resolve, reject) => {
+        server.bindAsync(opts.listen, credentials, (err, bound) => {
+          if (!err) return resolve(bound);
+          server.forceShutdown();
+          reject(err);
+        });
+      });
   const address = `${host.includes(":") ? `[${host}]` : host}:${port}`;
   opts.logger.info({ address, tls: opts.tls !== undefined, mtls: opts.tls?.require_client_cert === true, auth: token === undefined ? "none" : "token" }, logEvents.grpcListening);
   let closing: Promise<void> | undefined;
@@ -156,6 +180,7 @@ export async function startGrpcServer(opts: {
     port,
     address,
     close() {
+      listener?.close(); // no new connections; tryShutdown below ends the injected ones
       closing ??= new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           opts.logger.warn({ address }, logEvents.grpcForced);

@@ -49,7 +49,9 @@ export async function startHttpServer(opts: { host: string; port: number; regist
   server.requestTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(opts.port, opts.host, () => {
+    // exclusive: in a node:cluster worker, bind here rather than share the primary's socket (port 0 would otherwise be
+    // one listener for every worker, and each worker's /metrics would answer for any of them)
+    server.listen({ port: opts.port, host: opts.host, exclusive: true }, () => {
       server.off("error", reject);
       resolve();
     });

@@ -1,5 +1,5 @@
 import { edgeSectionSchema } from "./config";
-import { LineBatcher, resolveWorkers, WORKER_INDEX_ENV, workerEnvironment, workerPorts } from "./cluster";
+import { LineBatcher, portClash, resolveWorkers, WORKER_INDEX_ENV, workerEnvironment, workerPorts, type WorkerReport } from "./cluster";
 
 describe("edge.workers", () => {
   it.each([
@@ -28,26 +28,24 @@ describe("per-worker ports", () => {
   const section = (http: number, listen: string, advertise?: string) =>
     edgeSectionSchema.parse({ http: { port: http }, grpc: { listen, ...(advertise === undefined ? {} : { advertise }) } });
 
-  it("configured ports: HTTP base + 1 + i (the primary keeps the base), gRPC listen and advertise base + i", async () => {
-    const ports = await workerPorts(section(9101, "0.0.0.0:50051", "edge.example:50051"), 2);
+  it("configured ports: HTTP base + 1 + i (the primary keeps the base), gRPC listen and advertise base + i", () => {
+    const ports = workerPorts(section(9101, "0.0.0.0:50051", "edge.example:50051"), 2);
     expect(ports).toEqual([
       { httpPort: 9102, grpcListen: "0.0.0.0:50051", grpcAdvertise: "edge.example:50051" },
       { httpPort: 9103, grpcListen: "0.0.0.0:50052", grpcAdvertise: "edge.example:50052" },
     ]);
   });
 
-  it("IPv6 listen addresses keep their brackets", async () => {
-    const [, second] = await workerPorts(section(9101, "[::1]:50051"), 2);
+  it("IPv6 listen addresses keep their brackets", () => {
+    const [, second] = workerPorts(section(9101, "[::1]:50051"), 2);
     expect(second?.grpcListen).toBe("[::1]:50052");
   });
 
-  it("port 0: a distinct free port per worker (a shared port 0 would be one listener for all of them)", async () => {
-    const ports = await workerPorts(section(0, "127.0.0.1:0"), 3);
-    const grpc = ports.map((p) => Number(p.grpcListen.split(":")[1]));
-    expect(grpc.every((p) => p > 0)).toBe(true);
-    expect(new Set(grpc).size).toBe(3);
-    expect(new Set(ports.map((p) => p.httpPort)).size).toBe(3);
-    expect(ports.every((p) => p.httpPort > 0 && p.grpcListen.startsWith("127.0.0.1:"))).toBe(true);
+  it("port 0 stays 0: each worker binds a free port itself and reports it (nothing probed and released here)", () => {
+    expect(workerPorts(section(0, "127.0.0.1:0", "edge.example:0"), 2)).toEqual([
+      { httpPort: 0, grpcListen: "127.0.0.1:0", grpcAdvertise: "edge.example:0" },
+      { httpPort: 0, grpcListen: "127.0.0.1:0", grpcAdvertise: "edge.example:0" },
+    ]);
   });
 
   it("the worker's environment overrides its ports and makes it a single edge", () => {
@@ -58,6 +56,30 @@ describe("per-worker ports", () => {
       POSTERN_EDGE__GRPC__LISTEN: '"[::1]:50052"',
       POSTERN_EDGE__GRPC__ADVERTISE: '"edge:50052"',
     });
+  });
+});
+
+describe("portClash (the primary's check of what workers report)", () => {
+  const report = (index: number, grpcPort: number, httpPort: number, advertised = `127.0.0.1:${grpcPort}`): WorkerReport => ({
+    index,
+    httpPort,
+    grpcListen: `127.0.0.1:${grpcPort}`,
+    grpcAdvertised: advertised,
+  });
+  const running = [report(0, 40001, 41001), report(1, 40002, 41002)];
+
+  it.each([
+    ["distinct ports", report(2, 40003, 41003), undefined],
+    ["the same worker again (a restart)", report(1, 40002, 41002), undefined],
+    ["a gRPC port another worker listens on", report(2, 40001, 41003), 0],
+    ["an address another worker advertises", report(2, 40003, 41003, "127.0.0.1:40002"), 1],
+    ["an HTTP port another worker serves", report(2, 40003, 41002), 1],
+  ])("%s", (_name, candidate, wantOther) => {
+    expect(portClash(candidate, running)?.index).toBe(wantOther);
+  });
+
+  it("HTTP port 0 (metrics off the worker) never clashes", () => {
+    expect(portClash(report(2, 40003, 0), [report(0, 40001, 0)])).toBeUndefined();
   });
 });
 

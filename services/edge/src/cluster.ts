@@ -11,7 +11,12 @@
  * EdgeCallback address in reply_to, and the pending transaction lives in that
  * worker's memory only (txn.ts). Worker i listens on grpc.listen's port + i
  * and advertises it, so the verdict comes back to the worker that waits for
- * it. Port 0 stays 0: each worker then binds any free port and advertises it.
+ * it. Port 0 stays 0: each worker binds a free port itself (exclusively, not
+ * through the primary, which would share one port-0 socket among all workers),
+ * puts the port it got into its reply_to, and reports its addresses to the
+ * primary in its ready message; the primary refuses a worker whose ports
+ * another running worker already reported. (Ports probed by the primary and
+ * released for the workers to bind raced with other processes taking them.)
  *
  * The primary serves edge.http (/healthz; /readyz once every worker is
  * ready), restarts a worker that dies (same index, same ports) and at shutdown
@@ -24,19 +29,19 @@
  * { worker: index }; metrics per worker on its own HTTP port.
  */
 import cluster, { type Worker } from "node:cluster";
-import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
 import { pino } from "pino";
 import { parseHostPort, runService, type ServiceContext } from "@postern/service-kit";
 import { configSchema, type EdgeConfig, type EdgeSection } from "./config";
-import { startEdge } from "./service";
+import { type EdgeAddresses, startEdge } from "./service";
 
 /** The worker's index (0-based), set by the primary in the worker's environment (not POSTERN_*: no config override). */
 export const WORKER_INDEX_ENV = "EDGE_CLUSTER_WORKER_INDEX";
 
 export const clusterLogEvents = {
   workersStarting: "cluster.starting", // { workers }
-  workerReady: "cluster.worker_ready", // { worker, pid }
+  workerReady: "cluster.worker_ready", // { worker, pid, grpc_listen, grpc_address, http_port }
+  portClash: "cluster.port_clash", // { worker, other, grpc_listen, grpc_address, http_port } (error: the worker is stopped)
   workerExited: "cluster.worker_exited", // { worker, pid, code, signal, restart_in_ms } (unexpected: error level)
   workersStopping: "cluster.stopping", // { workers }
   workerKilled: "cluster.worker_killed", // { worker, pid } (outlived the shutdown grace)
@@ -59,7 +64,7 @@ function formatHostPort(host: string, port: number): string {
   return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
-/** `host:port` with port + offset (an advertised 0 stays 0: the worker then advertises what it bound). */
+/** `host:port` with port + offset (0 stays 0: the worker then binds a free port and advertises what it bound). */
 function shiftPort(hostPort: string, offset: number): string {
   const hp = parseHostPort(hostPort);
   if (hp === undefined) throw new Error(`not host:port: ${hostPort}`);
@@ -73,48 +78,48 @@ export interface WorkerPorts {
   grpcAdvertise?: string;
 }
 
-/** A port nothing listens on right now (bound and released at once), for a worker configured with port 0. */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen({ host, port: 0, exclusive: true }, () => {
-      const a = server.address();
-      server.close(() => (typeof a === "object" && a !== null ? resolve(a.port) : reject(new Error("no port"))));
-    });
-  });
+/**
+ * Each worker's ports: configured port + offset (a restarted worker keeps its index's ports). Port 0 stays 0: the
+ * worker binds a free port itself, exclusively (see startEdge's exclusivePorts; service-kit's HTTP server always binds
+ * exclusively), and reports what it bound in its ready message.
+ */
+export function workerPorts(edge: Pick<EdgeSection, "http" | "grpc">, count: number): WorkerPorts[] {
+  const grpc = parseHostPort(edge.grpc.listen);
+  if (grpc === undefined) throw new Error(`grpc.listen: not host:port: ${edge.grpc.listen}`);
+  return Array.from({ length: count }, (_, i) => ({
+    httpPort: edge.http.port === 0 ? 0 : edge.http.port + 1 + i,
+    grpcListen: grpc.port === 0 ? edge.grpc.listen : formatHostPort(grpc.host, grpc.port + i),
+    ...(edge.grpc.advertise === undefined ? {} : { grpcAdvertise: shiftPort(edge.grpc.advertise, i) }),
+  }));
+}
+
+/** What a worker reports once its edge has started: the addresses it actually bound and advertises. */
+export interface WorkerReport {
+  index: number;
+  httpPort: number;
+  /** host:port its EdgeCallback gRPC server listens on */
+  grpcListen: string;
+  /** the reply_to it puts into verdict requests */
+  grpcAdvertised: string;
+}
+
+function isWorkerReport(m: unknown): m is WorkerReport {
+  const r = m as Partial<WorkerReport>;
+  return typeof r.index === "number" && typeof r.httpPort === "number" && typeof r.grpcListen === "string" && typeof r.grpcAdvertised === "string";
 }
 
 /**
- * Each worker's ports: configured port + offset; port 0 becomes a free port picked here, once, because a listener on
- * port 0 in a cluster worker is shared by every worker (node:cluster keys listeners by address and port): verdicts
- * and metrics scrapes would land on any worker. A restarted worker keeps its index's ports.
+ * The running worker whose ports `report` claims too, if any. Two workers on one gRPC port would each receive the
+ * other's verdicts (and drop them: the transaction is not theirs), two on one HTTP port would answer each other's
+ * scrapes. Exclusive binds make this impossible; the check keeps a regression from passing silently.
  */
-export async function workerPorts(edge: Pick<EdgeSection, "http" | "grpc">, count: number): Promise<WorkerPorts[]> {
-  const grpc = parseHostPort(edge.grpc.listen);
-  if (grpc === undefined) throw new Error(`grpc.listen: not host:port: ${edge.grpc.listen}`);
-  const ports: WorkerPorts[] = [];
-  // A probed port is released at once, so the kernel may hand it out again: never give one to two listeners.
-  const taken = new Set<number>();
-  const distinctFreePort = async (host: string): Promise<number> => {
-    for (;;) {
-      const port = await freePort(host);
-      if (!taken.has(port)) {
-        taken.add(port);
-        return port;
-      }
-    }
-  };
-  for (let i = 0; i < count; i++) {
-    const httpPort = edge.http.port === 0 ? await distinctFreePort(edge.http.host) : edge.http.port + 1 + i;
-    const grpcPort = grpc.port === 0 ? await distinctFreePort(grpc.host) : grpc.port + i;
-    ports.push({
-      httpPort,
-      grpcListen: formatHostPort(grpc.host, grpcPort),
-      ...(edge.grpc.advertise === undefined ? {} : { grpcAdvertise: shiftPort(edge.grpc.advertise, i) }),
-    });
+export function portClash(report: WorkerReport, running: Iterable<WorkerReport>): WorkerReport | undefined {
+  for (const other of running) {
+    if (other.index === report.index) continue;
+    if (other.grpcListen === report.grpcListen || other.grpcAdvertised === report.grpcAdvertised) return other;
+    if (report.httpPort !== 0 && other.httpPort === report.httpPort) return other;
   }
-  return ports;
+  return undefined;
 }
 
 /** Configuration overrides (POSTERN_* environment) for worker `index`; values are JSON so strings stay strings. */
@@ -197,6 +202,8 @@ export async function startPrimary(ctx: ServiceContext<EdgeConfig>, count: numbe
   const edge = ctx.config.edge;
   const workers = new Map<number, Worker>();
   const ready = new Set<number>();
+  /** what each ready worker bound, as it reported it */
+  const reports = new Map<number, WorkerReport>();
   let stopping = false;
   let starting = true;
   let startDone: (err?: Error) => void = () => undefined;
@@ -204,18 +211,30 @@ export async function startPrimary(ctx: ServiceContext<EdgeConfig>, count: numbe
     startDone = (err) => (err === undefined ? resolve() : reject(err));
   });
 
-  const ports = await workerPorts(edge, count);
+  const ports = workerPorts(edge, count);
   const fork = (index: number): void => {
     const worker = cluster.fork(workerEnvironment(index, ports[index] as WorkerPorts));
     workers.set(index, worker);
     worker.on("message", (m: unknown) => {
       if (!isMessage(m, READY)) return;
+      const report = (m as { report?: unknown }).report;
+      if (!isWorkerReport(report) || report.index !== index) return;
+      const addresses = { grpc_listen: report.grpcListen, grpc_address: report.grpcAdvertised, http_port: report.httpPort };
+      const other = portClash(report, reports.values());
+      if (other !== undefined) {
+        logger.error({ event: clusterLogEvents.portClash, worker: index, other: other.index, ...addresses }, `edge worker ${index} bound a port worker ${other.index} uses; stopping it`);
+        if (starting) startDone(new Error(`edge worker ${index} bound a port worker ${other.index} uses`));
+        worker.process.kill("SIGKILL");
+        return;
+      }
+      reports.set(index, report);
       ready.add(index);
       if (starting && ready.size === count) startDone();
-      logger.info({ event: clusterLogEvents.workerReady, worker: index, pid: worker.process.pid }, `edge worker ${index} ready`);
+      logger.info({ event: clusterLogEvents.workerReady, worker: index, pid: worker.process.pid, ...addresses }, `edge worker ${index} ready`);
     });
     worker.on("exit", (code, signal) => {
       ready.delete(index);
+      if (reports.get(index) !== undefined && workers.get(index) === worker) reports.delete(index);
       if (workers.get(index) === worker) workers.delete(index);
       if (stopping) return;
       if (starting) {
@@ -270,6 +289,7 @@ export async function startPrimary(ctx: ServiceContext<EdgeConfig>, count: numbe
 async function runWorker(): Promise<void> {
   const index = Number(process.env[WORKER_INDEX_ENV] ?? "0");
   let ctx: ServiceContext<EdgeConfig> | undefined;
+  let bound: EdgeAddresses | undefined;
   let stopReason: string | undefined;
   const stop = (reason: string): void => {
     if (stopReason !== undefined) return;
@@ -290,8 +310,10 @@ async function runWorker(): Promise<void> {
     logDestination: logDestination(),
     start: (c) => {
       ctx = c; // from here a stop is a graceful shutdown (closers added later run at once)
-      return startEdge({ ...c, logger: c.logger.child({ worker: index }) });
+      return startEdge({ ...c, logger: c.logger.child({ worker: index }) }, { exclusivePorts: true, onStarted: (a) => (bound = a) });
     },
   });
-  process.send?.({ type: READY, index });
+  if (ctx === undefined || bound === undefined) return;
+  const report: WorkerReport = { index, httpPort: ctx.httpPort, grpcListen: bound.grpcListen, grpcAdvertised: bound.grpcAdvertised };
+  process.send?.({ type: READY, report });
 }

@@ -31,12 +31,12 @@ function condition(list: string | string[]): SpfCondition {
 }
 
 /**
- * Where workers reach our EdgeCallback: grpc.advertise, else POD_IP (Kubernetes
- * downward API) with the bound port, else the listen address (a wildcard
- * listener is reached on loopback).
+ * Where workers reach our EdgeCallback: grpc.advertise (its port 0 replaced by
+ * the bound port), else POD_IP (Kubernetes downward API) with the bound port,
+ * else the listen address (a wildcard listener is reached on loopback).
  */
 export function advertisedAddress(advertise: string | undefined, listenAddress: string, port: number, env: NodeJS.ProcessEnv = process.env): string {
-  if (advertise !== undefined) return advertise;
+  if (advertise !== undefined) return advertise.endsWith(":0") ? `${advertise.slice(0, -1)}${port}` : advertise;
   const podIp = env.POD_IP;
   if (podIp) return `${podIp.includes(":") ? `[${podIp}]` : podIp}:${port}`;
   const host = listenAddress.slice(0, listenAddress.lastIndexOf(":"));
@@ -45,12 +45,31 @@ export function advertisedAddress(advertise: string | undefined, listenAddress: 
   return `${host}:${port}`;
 }
 
+/** What a started edge bound: a cluster worker reports it to the primary. */
+export interface EdgeAddresses {
+  /** host:port the EdgeCallback gRPC server listens on */
+  grpcListen: string;
+  /** the reply_to address put into SPF and DMARC requests and OCSP announcements */
+  grpcAdvertised: string;
+}
+
+export interface StartEdgeOptions {
+  /**
+   * Bind the gRPC port in this process (a node:cluster worker): otherwise the
+   * cluster primary shares one port-0 socket among all workers, and a verdict
+   * would reach any of them instead of the one whose transaction waits.
+   */
+  exclusivePorts?: boolean;
+  /** told what was bound, once the edge has started */
+  onStarted?: (addresses: EdgeAddresses) => void;
+}
+
 /**
  * Wires the edge: NATS (topology, spool), Redis, the EdgeCallback gRPC server
  * and the SMTP listeners. Closers run in reverse order at shutdown: SMTP
  * sessions finish first, NATS is drained last.
  */
-export async function startEdge(ctx: ServiceContext<EdgeConfig>): Promise<void> {
+export async function startEdge(ctx: ServiceContext<EdgeConfig>, options: StartEdgeOptions = {}): Promise<void> {
   const { config, logger, health, shutdown } = ctx;
   const cfg = config.edge;
   const metrics = createEdgeMetrics(ctx.metrics);
@@ -92,7 +111,10 @@ export async function startEdge(ctx: ServiceContext<EdgeConfig>): Promise<void> 
     auth: cfg.grpc,
     logger,
     services: [[EdgeCallbackService, edgeCallbackServer(txns, staples)]],
+    ...(options.exclusivePorts === true ? { exclusive: true } : {}),
   });
+  // the one callback address for every verdict request and announcement: built from the port actually bound
+  const replyTo = advertisedAddress(cfg.grpc.advertise, grpcServer.address, grpcServer.port);
   shutdown.add("grpc", async () => {
     await grpcServer.close();
     txns.close();
@@ -107,17 +129,17 @@ export async function startEdge(ctx: ServiceContext<EdgeConfig>): Promise<void> 
   const accept = createAcceptor({ bus, spool, config: cfg, logger, metrics });
   const spf = cfg.spf_enable
     ? {
-        gate: createSpfGate({ bus, txns, replyTo: advertisedAddress(cfg.grpc.advertise, grpcServer.address, grpcServer.port), timeoutMs: cfg.spf_timeout_ms, exempt: relayFromHosts, logger }),
+        gate: createSpfGate({ bus, txns, replyTo, timeoutMs: cfg.spf_timeout_ms, exempt: relayFromHosts, logger }),
         policy: { reject: condition(cfg.spf_reject), defer: condition(cfg.spf_defer) },
       }
     : undefined;
   const dmarc = cfg.dmarc.enable
-    ? createDmarcGate({ bus, spool, txns, replyTo: advertisedAddress(cfg.grpc.advertise, grpcServer.address, grpcServer.port), config: cfg.dmarc, logger })
+    ? createDmarcGate({ bus, spool, txns, replyTo, config: cfg.dmarc, logger })
     : undefined;
   let tls: TlsCertificates | undefined;
   if (cfg.tls_certificate !== undefined && cfg.tls_privatekey !== undefined) {
     // OCSP stapling (docs/adr/0005-ocsp-stapling.md): announce each chain, staple from the StapleStore / tls_ocsp_file
-    const grpcAddress = advertisedAddress(cfg.grpc.advertise, grpcServer.address, grpcServer.port);
+    const grpcAddress = replyTo;
     const file = cfg.tls_ocsp_file === undefined ? undefined : new OcspFile(cfg.tls_ocsp_file, () => certs.defaultChain(), logger);
     const stapler = new OcspStapler(staples, file);
     const announcer = new OcspAnnouncer(busPublish(bus), () => certs.chains(), grpcAddress, logger);
@@ -178,4 +200,5 @@ export async function startEdge(ctx: ServiceContext<EdgeConfig>): Promise<void> 
     shutdown.add("submission", () => submission.close(cfg.smtp_shutdown_grace_ms), { timeoutMs: cfg.smtp_shutdown_grace_ms + 5_000 });
     health.addCheck("submission", () => submission.listening());
   }
+  options.onStarted?.({ grpcListen: grpcServer.address, grpcAdvertised: replyTo });
 }
