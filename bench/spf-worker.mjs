@@ -10,11 +10,13 @@ import { zone } from "./spf-zones.mjs";
 const require = createRequire(new URL("../services/spf/package.json", import.meta.url));
 // BENCH_REPORTER_FLUSH=immediate: the CoalescingReporter as before per-turn flushing
 // (an A/B switch for the bench only; the option is not in the service's config).
-if (process.env.BENCH_REPORTER_FLUSH === "immediate") {
+// BENCH_REPORTER_MAX_CALLS=n: another maxCallsPerAddress, likewise.
+if (process.env.BENCH_REPORTER_FLUSH === "immediate" || process.env.BENCH_REPORTER_MAX_CALLS) {
   const { CoalescingReporter } = require("@postern/service-kit");
   const report = CoalescingReporter.prototype.report;
   CoalescingReporter.prototype.report = function (...args) {
-    this.perTurn = false;
+    if (process.env.BENCH_REPORTER_FLUSH === "immediate") this.perTurn = false;
+    if (process.env.BENCH_REPORTER_MAX_CALLS) this.maxCalls = Number(process.env.BENCH_REPORTER_MAX_CALLS);
     return report.apply(this, args);
   };
 }

@@ -13,8 +13,10 @@
 //
 // Options (env): BENCH_SECONDS (per measured round, default 3), BENCH_ROUNDS (default 3),
 // BENCH_ONLY=libs|rt (one half only), BENCH_TRACE=1 (per-hop breakdown of the round trip,
-// bench/spf-trace.mjs), BENCH_WORKER_FLAGS (node flags for the spf worker, e.g. --trace-gc) and BENCH_WORKER_OUT (a file for the worker's stdout),
-// BENCH_PACED_ONLY=1 (only the paced row, after the warm-up: for back-to-back A/B runs).
+// bench/spf-trace.mjs), BENCH_WORKER_FLAGS (node flags for the spf worker, e.g. --trace-gc)
+// and BENCH_WORKER_OUT (a file for the worker's stdout),
+// BENCH_PACED_ONLY=1 (only the paced row, after the warm-up: for back-to-back A/B runs; the
+// worker also takes BENCH_REPORTER_FLUSH=immediate and BENCH_REPORTER_MAX_CALLS=n, see it).
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { Writable } from "node:stream";
