@@ -1,5 +1,6 @@
 /** Every log event and metric of the dmarc service, in one place. */
 import { dnsMetricNames, type QueryEvent } from "@postern/dns";
+import { TallyCounter } from "@postern/service-kit";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 export const logEvents = {
@@ -37,7 +38,8 @@ export interface DmarcMetrics {
 
 export function createDmarcMetrics(registry: Registry): DmarcMetrics {
   const registers = [registry];
-  const dnsQueries = new Counter({ name: dnsMetricNames.queries, help: "DNS queries by type, outcome and cache use", labelNames: ["type", "outcome", "cached"] as const, registers });
+  // TallyCounter: several DNS queries and a check per message (see service-kit metrics.ts)
+  const dnsQueries = new TallyCounter({ name: dnsMetricNames.queries, help: "DNS queries by type, outcome and cache use", labelNames: ["type", "outcome", "cached"] as const, registers });
   const dnsSeconds = new Histogram({
     name: dnsMetricNames.duration,
     help: "DNS query time (cache misses), retries included",
@@ -46,7 +48,7 @@ export function createDmarcMetrics(registry: Registry): DmarcMetrics {
     registers,
   });
   return {
-    checks: new Counter({ name: "postern_dmarc_checks_total", help: "DKIM + DMARC checks by $dmarc_status and source", labelNames: ["status", "source"] as const, registers }),
+    checks: new TallyCounter({ name: "postern_dmarc_checks_total", help: "DKIM + DMARC checks by $dmarc_status and source", labelNames: ["status", "source"] as const, registers }),
     checkSeconds: new Histogram({
       name: "postern_dmarc_check_duration_seconds",
       help: "Time to a DMARC verdict (body read, DKIM and DNS included)",

@@ -1,5 +1,6 @@
 /** Every log event and metric of the spf service, in one place. */
 import { dnsMetricNames, type QueryEvent } from "@postern/dns";
+import { TallyCounter } from "@postern/service-kit";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 /** The `event` field of each log record, with its other fields. */
@@ -38,7 +39,8 @@ export interface SpfMetrics {
 
 export function createSpfMetrics(registry: Registry): SpfMetrics {
   const registers = [registry];
-  const dnsQueries = new Counter({ name: dnsMetricNames.queries, help: "DNS queries by type, outcome and cache use", labelNames: ["type", "outcome", "cached"] as const, registers });
+  // TallyCounter: several DNS queries and a check per message (see service-kit metrics.ts)
+  const dnsQueries = new TallyCounter({ name: dnsMetricNames.queries, help: "DNS queries by type, outcome and cache use", labelNames: ["type", "outcome", "cached"] as const, registers });
   const dnsSeconds = new Histogram({
     name: dnsMetricNames.duration,
     help: "DNS query time (cache misses), retries included",
@@ -48,7 +50,7 @@ export function createSpfMetrics(registry: Registry): SpfMetrics {
   });
   const dnsIgnored = new Counter({ name: dnsMetricNames.ignoredResponses, help: "DNS responses ignored for a wrong source, ID or question", registers });
   return {
-    checks: new Counter({ name: "postern_spf_checks_total", help: "SPF checks by result and source", labelNames: ["result", "source"] as const, registers }),
+    checks: new TallyCounter({ name: "postern_spf_checks_total", help: "SPF checks by result and source", labelNames: ["result", "source"] as const, registers }),
     checkSeconds: new Histogram({
       name: "postern_spf_check_duration_seconds",
       help: "Time to an SPF verdict (DNS included)",
