@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import tls from "node:tls";
 import { promisify } from "node:util";
+import { nsdConf } from "@postern/dns/testing";
 import { freePort } from "@postern/testing";
 
 export const DANE_FIXTURES = resolve(__dirname, "../fixtures/dane");
@@ -120,28 +121,6 @@ async function waitDns(d: Daemon, port: number): Promise<void> {
 }
 
 const ZONES = ["test", "example.test", "broken.test", "bogusds.test", "unsigned.test"];
-
-function nsdConf(dir: string, port: number): string {
-  const zones = ZONES.map((z) => `zone:\n  name: "${z}."\n  zonefile: "${dir}/zones/${z}.zone.signed"\n`).join("");
-  return `server:
-  ip-address: 127.0.0.1@${port}
-  port: ${port}
-  do-ip6: no
-  username: ""
-  chroot: ""
-  database: ""
-  zonesdir: "${dir}"
-  zonelistfile: "${dir}/zone.list"
-  xfrdfile: "${dir}/xfrd.state"
-  xfrdir: "${dir}"
-  pidfile: "${dir}/nsd.pid"
-  server-count: 1
-  verbosity: 0
-  reuseport: no
-remote-control:
-  control-enable: no
-${zones}`;
-}
 
 function unboundConf(dir: string, port: number, nsdPort: number, anchor: string): string {
   // One stub per zone: the delegations name ns.test on port 53, nsd listens elsewhere.
@@ -292,7 +271,8 @@ export async function startDaneLab(): Promise<DaneLab> {
     await execFileP("bash", [join(DANE_FIXTURES, "gen-certs.sh"), join(dir, "certs")]);
     await execFileP("bash", [join(DANE_FIXTURES, "gen-zones.sh"), join(dir, "zones"), join(dir, "certs"), "127.0.0.1"]);
     const nsdPort = await freePort();
-    writeFileSync(join(dir, "nsd.conf"), nsdConf(dir, nsdPort));
+    const zones = ZONES.map((z) => ({ name: z, file: `${dir}/zones/${z}.zone.signed` }));
+    writeFileSync(join(dir, "nsd.conf"), nsdConf(dir, nsdPort, zones));
     const nsd = new Daemon(findTool("nsd"), ["-d", "-c", join(dir, "nsd.conf")], dir);
     daemons.push(nsd);
     await waitDns(nsd, nsdPort);

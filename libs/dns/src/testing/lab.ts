@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseServer } from "../servers";
 import { udpQuery } from "../transport";
+import { nsdConf } from "./nsd";
 import { Daemon, findTool, freePort, run } from "./processes";
 
 export const FIXTURES = join(__dirname, "../../../../tests/fixtures/dns");
@@ -46,34 +47,6 @@ async function signZone(dir: string): Promise<string> {
   });
   writeFileSync(join(dir, `${ZONE}.zone.signed`), corrupted.join("\n"));
   return (await run(findTool("ldns-key2ds"), ["-n", "-2", `${keyBase}.key`], dir)).trim();
-}
-
-function nsdConf(dir: string, port: number): string {
-  return `server:
-  ip-address: 127.0.0.1@${port}
-  port: ${port}
-  do-ip6: no
-  username: ""
-  chroot: ""
-  database: ""
-  zonesdir: "${dir}"
-  zonelistfile: "${dir}/zone.list"
-  xfrdfile: "${dir}/xfrd.state"
-  xfrdir: "${dir}"
-  pidfile: "${dir}/nsd.pid"
-  server-count: 1
-  hide-version: yes
-  verbosity: 0
-  reuseport: no
-remote-control:
-  control-enable: no
-zone:
-  name: "${ZONE}."
-  zonefile: "${ZONE}.zone.signed"
-zone:
-  name: "${REVERSE}."
-  zonefile: "${REVERSE}.zone"
-`;
 }
 
 function unboundConf(dir: string, port: number, nsdPort: number, ds: string): string {
@@ -131,7 +104,11 @@ export async function startDnsLab(): Promise<DnsLab> {
     for (const zone of [ZONE, REVERSE]) copyFileSync(join(FIXTURES, `${zone}.zone`), join(dir, `${zone}.zone`));
     const ds = await signZone(dir);
     const nsdPort = await freePort();
-    writeFileSync(join(dir, "nsd.conf"), nsdConf(dir, nsdPort));
+    const zones = [
+      { name: ZONE, file: `${ZONE}.zone.signed` },
+      { name: REVERSE, file: `${REVERSE}.zone` },
+    ];
+    writeFileSync(join(dir, "nsd.conf"), nsdConf(dir, nsdPort, zones));
     const nsd = new Daemon("nsd", findTool("nsd"), ["-d", "-c", join(dir, "nsd.conf")], dir);
     daemons.push(nsd);
     await waitReady(nsd, `127.0.0.1:${nsdPort}`);
