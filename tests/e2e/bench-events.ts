@@ -81,7 +81,7 @@ async function record(outcomes: OutcomesClient, total: number, concurrency: numb
     while (next < total) {
       const i = next++;
       const event = Event.fromPartial({ id: `bench-${i}`, name: "msg:delivery", time: new Date(), messageId: `m-${i % 1000}`, senderAddress: "a@example.org", deliveryDomain: "example.net", deliveryLocalPart: `u${i}` });
-      await unaryCall(outcomes.record.bind(outcomes), { event }, 10_000);
+      await unaryCall(outcomes.record.bind(outcomes), { event, events: [] }, 10_000);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));

@@ -25,9 +25,11 @@ class Outcomes {
   async start(): Promise<void> {
     const impl: OutcomesServer = {
       record: (call, cb) => {
-        const event = call.request.event;
+        const { event, events } = call.request;
         if (event) this.events.push(event);
-        cb(null, { eventId: event?.id ?? "", sequence: String(this.events.length), duplicate: false });
+        // A batch (RecordRequest.events): one result per event, each stored.
+        const results = events.map((e) => ({ eventId: e.id, sequence: String(this.events.push(e)), duplicate: false, code: 0, error: "" }));
+        cb(null, { eventId: event?.id ?? "", sequence: String(this.events.length), duplicate: false, results });
       },
     };
     this.handle = await startGrpcServer({ listen: `127.0.0.1:${this.port}`, logger: createLogger({ name: "outcomes", level: "error" }), services: [[OutcomesService, impl]] });

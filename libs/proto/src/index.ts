@@ -37,6 +37,7 @@ export {
   Event,
   RecordRequest,
   RecordResponse,
+  RecordResult,
   SubscribeRequest,
   OutcomesService,
   OutcomesClient,

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /**
  * A deterministic event id: a UUID (version 8, RFC 9562 "custom") made from
@@ -7,7 +7,8 @@ import { createHash } from "node:crypto";
  * de-duplicate on id see each outcome once.
  */
 export function eventId(messageId: string, rcptPos: number | string, name: string, attempt: number): string {
-  const h = createHash("sha256").update(JSON.stringify([messageId, rcptPos, name, attempt])).digest();
+  // crypto.hash: the one-shot form, about half the cost of createHash().update().digest().
+  const h = hash("sha256", JSON.stringify([messageId, rcptPos, name, attempt]), "buffer");
   h[6] = ((h[6] ?? 0) & 0x0f) | 0x80;
   h[8] = ((h[8] ?? 0) & 0x3f) | 0x80;
   const hex = h.subarray(0, 16).toString("hex");

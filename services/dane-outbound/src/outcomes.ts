@@ -1,4 +1,5 @@
 import os from "node:os";
+import * as grpc from "@grpc/grpc-js";
 import { Event, type OutcomesClient } from "@postern/proto";
 import { unaryCall } from "@postern/service-kit";
 import { ReportError } from "./errors";
@@ -125,13 +126,86 @@ export function completeEvent(messageId: string, sender: string, attempt: number
 
 export type RecordFn = (event: Event) => Promise<void>;
 
-/** Outcomes.Record over gRPC with a deadline; any failure becomes ReportError. */
-export function outcomesRecorder(client: OutcomesClient, deadlineMs: number): RecordFn {
-  return async (event) => {
-    try {
-      await unaryCall(client.record.bind(client), { event }, deadlineMs);
-    } catch (err) {
-      throw new ReportError(event.name, err instanceof Error ? err.message : String(err), { cause: err });
-    }
+/** Events sent in one Outcomes.Record call at most (delivery-events takes up to 1000). */
+export const RECORD_BATCH = 256;
+/** After delivery-events refused a batch (an older version), events go one per call for this long. */
+const SINGLE_MODE_MS = 60_000;
+
+interface Pending {
+  event: Event;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+const reportError = (event: Event, err: unknown): ReportError =>
+  new ReportError(event.name, err instanceof Error ? err.message : String(err), { cause: err });
+
+/**
+ * Outcomes.Record over gRPC with a deadline; any failure becomes ReportError.
+ *
+ * The events recorded during one event-loop turn (those of one message, and those of
+ * every other message that finished in the same turn) go out together in one call
+ * (RecordRequest.events) once the turn's I/O callbacks have run: a gRPC call costs about
+ * as much CPU as delivering the message, and a message has at least two events. Each
+ * event still settles on its own, from its own result. A lone event, and every event
+ * while delivery-events does not take batches (an older version refuses them), goes out
+ * in a call of its own.
+ */
+export function outcomesRecorder(client: OutcomesClient, deadlineMs: number, now: () => number = Date.now): RecordFn {
+  const call = client.record.bind(client);
+  let queue: Pending[] = [];
+  let scheduled: NodeJS.Immediate | undefined;
+  let singleUntil = 0;
+
+  const single = (p: Pending): void => {
+    unaryCall(call, { event: p.event, events: [] }, deadlineMs).then(
+      () => p.resolve(),
+      (err: unknown) => p.reject(reportError(p.event, err)),
+    );
   };
+  const batch = (ps: Pending[]): void => {
+    unaryCall(call, { event: undefined, events: ps.map((p) => p.event) }, deadlineMs).then(
+      (res) => {
+        if (res.results.length !== ps.length) {
+          // A server that does not know `events` (it answered as for one event): one call each.
+          singleUntil = now() + SINGLE_MODE_MS;
+          ps.forEach(single);
+          return;
+        }
+        ps.forEach((p, i) => {
+          const r = res.results[i];
+          if (r?.code === grpc.status.OK) p.resolve();
+          else p.reject(new ReportError(p.event.name, r?.error || `status ${r?.code ?? "missing"}`));
+        });
+      },
+      (err: unknown) => {
+        if ((err as Partial<grpc.ServiceError>).code === grpc.status.INVALID_ARGUMENT) {
+          // An older delivery-events reads only `event` and refuses the call as empty.
+          singleUntil = now() + SINGLE_MODE_MS;
+          ps.forEach(single);
+          return;
+        }
+        for (const p of ps) p.reject(reportError(p.event, err));
+      },
+    );
+  };
+  const flush = (): void => {
+    scheduled = undefined;
+    const ps = queue;
+    queue = [];
+    if (ps.length === 1 || now() < singleUntil) ps.forEach(single);
+    else if (ps.length > 1) batch(ps);
+  };
+
+  return (event) =>
+    new Promise<void>((resolve, reject) => {
+      queue.push({ event, resolve, reject });
+      if (queue.length >= RECORD_BATCH) {
+        clearImmediate(scheduled);
+        flush();
+      } else {
+        // setImmediate runs after the poll phase: every delivery that finished in this turn joins.
+        scheduled ??= setImmediate(flush);
+      }
+    });
 }

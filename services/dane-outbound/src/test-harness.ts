@@ -16,6 +16,8 @@ export interface LogRecord {
 /** Outcomes.Record collected in memory, startable and stoppable on a fixed port. */
 export class OutcomesSink {
   readonly events: Event[] = [];
+  /** Outcomes.Record calls received (a batch counts once). */
+  calls = 0;
   private handle: GrpcServerHandle | undefined;
   private waiters = new Set<() => void>();
   constructor(readonly port: number) {}
@@ -27,10 +29,15 @@ export class OutcomesSink {
   async start(): Promise<void> {
     const impl: OutcomesServer = {
       record: (call, cb) => {
-        const event = call.request.event;
+        const { event, events } = call.request;
+        this.calls += 1;
         if (event) this.events.push(event);
+        const results = events.map((e) => {
+          this.events.push(e);
+          return { eventId: e.id, sequence: String(this.events.length), duplicate: false, code: 0, error: "" };
+        });
         for (const w of [...this.waiters]) w();
-        const res: RecordResponse = { eventId: event?.id ?? "", sequence: String(this.events.length), duplicate: false };
+        const res: RecordResponse = { eventId: event?.id ?? "", sequence: String(this.events.length), duplicate: false, results };
         cb(null, res);
       },
     };

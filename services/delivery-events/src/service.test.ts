@@ -12,7 +12,7 @@ describe("delivery-events against a real nats-server", () => {
   let events: EventsClient;
 
   const record = (event: Partial<Event>): Promise<RecordResponse> =>
-    unaryCall(outcomes.record.bind(outcomes), { event: Event.fromPartial(event) }, 5000);
+    unaryCall(outcomes.record.bind(outcomes), { event: Event.fromPartial(event), events: [] }, 5000);
 
   function subscribe(request: Partial<SubscribeRequest>, count: number): Promise<Event[]> {
     const stream = events.subscribe(SubscribeRequest.fromPartial(request));
@@ -67,7 +67,7 @@ describe("delivery-events against a real nats-server", () => {
     const second = await record({ id: "e2", name: "msg:rcpt:defer", messageId: "m1", deferErrno: 111, deferErrstr: "refused" });
     const third = await record({ name: "msg:delivery", messageId: "m2" }); // the id is assigned
     expect(first.duplicate).toBe(false);
-    expect(again).toEqual({ eventId: "e1", sequence: first.sequence, duplicate: true });
+    expect(again).toEqual({ eventId: "e1", sequence: first.sequence, duplicate: true, results: [] });
     expect(third.eventId).toMatch(/[0-9a-f-]{36}/);
 
     const all = await subscribe({ fromStart: true }, 3);
@@ -106,5 +106,35 @@ describe("delivery-events against a real nats-server", () => {
 
   it("refuses an invalid subscription pattern", async () => {
     await expect(subscribe({ names: ["msg:>:x"] }, 1)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+  });
+
+  it("stores a batch in order with one result per event; a bad event fails alone", async () => {
+    const batch = (events: Array<Partial<Event>>, event?: Partial<Event>): Promise<RecordResponse> =>
+      unaryCall(outcomes.record.bind(outcomes), { event: event && Event.fromPartial(event), events: events.map((e) => Event.fromPartial(e)) }, 5000);
+    const live = subscribe({ messageId: "batch-1" }, 3);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const res = await batch([
+      { id: "b1", name: "msg:delivery", messageId: "batch-1", time: new Date(), host: "h" },
+      { id: "b-bad", name: "msg:*", messageId: "batch-1" },
+      { id: "b2", name: "msg:complete", messageId: "batch-1" },
+      { id: "e1", name: "msg:delivery", messageId: "batch-1" }, // stored by the first test: a duplicate
+      { name: "msg:rcpt:defer", messageId: "batch-1" }, // the id is assigned
+    ]);
+    expect(res.results.map((r) => [r.code, r.duplicate])).toEqual([
+      [grpc.status.OK, false],
+      [grpc.status.INVALID_ARGUMENT, false],
+      [grpc.status.OK, false],
+      [grpc.status.OK, true],
+      [grpc.status.OK, false],
+    ]);
+    expect(res.results[1]?.error).toMatch(/event.name/);
+    expect(res.results[4]?.eventId).toMatch(/[0-9a-f-]{36}/);
+    const seqs = res.results.filter((r) => r.code === (grpc.status.OK as number) && !r.duplicate).map((r) => Number(r.sequence));
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect((await live).map((e) => e.id)).toEqual(["b1", "b2", res.results[4]?.eventId]);
+
+    await expect(batch([{ id: "x1", name: "msg:delivery" }], { id: "x2", name: "msg:delivery" })).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    const tooMany = Array.from({ length: 1001 }, (_, i) => ({ id: `many-${i}`, name: "msg:delivery" }));
+    await expect(batch(tooMany)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
   });
 });

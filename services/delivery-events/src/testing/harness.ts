@@ -45,7 +45,7 @@ export async function startInstance(nats: Backend, section: Record<string, unkno
     logs,
     outcomes,
     events,
-    record: (event) => unaryCall(outcomes.record.bind(outcomes), { event: Event.fromPartial(event) }, 15_000),
+    record: (event) => unaryCall(outcomes.record.bind(outcomes), { event: Event.fromPartial(event), events: [] }, 15_000),
     stop: async () => {
       outcomes.close();
       events.close();

@@ -61,14 +61,39 @@ export interface Event_AttributesEntry {
   value: string;
 }
 
+/**
+ * Either one event (`event`, answered with the fields of RecordResponse or an error
+ * status) or a batch (`events`, answered with one RecordResponse.results entry per event,
+ * in order; the call itself fails only as a whole: bad request, unauthenticated). A batch
+ * is stored in its order; each event is acknowledged on its own.
+ */
 export interface RecordRequest {
-  event?: Event | undefined;
+  event?:
+    | Event
+    | undefined;
+  /** At most 1000 events; `event` must then be unset. */
+  events: Event[];
 }
 
 export interface RecordResponse {
   eventId: string;
   sequence: string;
   duplicate: boolean;
+  /** For a batch: the outcome of each event of RecordRequest.events, in the same order. */
+  results: RecordResult[];
+}
+
+/**
+ * One event of a batch: stored (code 0, sequence and duplicate set) or not (code is a
+ * gRPC status code: INVALID_ARGUMENT for a bad event, UNAVAILABLE when the store failed
+ * and the event should be sent again).
+ */
+export interface RecordResult {
+  eventId: string;
+  sequence: string;
+  duplicate: boolean;
+  code: number;
+  error: string;
 }
 
 export interface SubscribeRequest {
@@ -631,13 +656,16 @@ export const Event_AttributesEntry: MessageFns<Event_AttributesEntry> = {
 };
 
 function createBaseRecordRequest(): RecordRequest {
-  return { event: undefined };
+  return { event: undefined, events: [] };
 }
 
 export const RecordRequest: MessageFns<RecordRequest> = {
   encode(message: RecordRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.event !== undefined) {
       Event.encode(message.event, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.events) {
+      Event.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -663,6 +691,14 @@ export const RecordRequest: MessageFns<RecordRequest> = {
             message.event = Event.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.events.push(Event.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -676,13 +712,19 @@ export const RecordRequest: MessageFns<RecordRequest> = {
   },
 
   fromJSON(object: any): RecordRequest {
-    return { event: isSet(object.event) ? Event.fromJSON(object.event) : undefined };
+    return {
+      event: isSet(object.event) ? Event.fromJSON(object.event) : undefined,
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => Event.fromJSON(e)) : [],
+    };
   },
 
   toJSON(message: RecordRequest): unknown {
     const obj: any = {};
     if (message.event !== undefined) {
       obj.event = Event.toJSON(message.event);
+    }
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => Event.toJSON(e));
     }
     return obj;
   },
@@ -693,12 +735,13 @@ export const RecordRequest: MessageFns<RecordRequest> = {
   fromPartial<I extends Exact<DeepPartial<RecordRequest>, I>>(object: I): RecordRequest {
     const message = createBaseRecordRequest();
     message.event = (object.event !== undefined && object.event !== null) ? Event.fromPartial(object.event) : undefined;
+    message.events = object.events?.map((e) => Event.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseRecordResponse(): RecordResponse {
-  return { eventId: "", sequence: "0", duplicate: false };
+  return { eventId: "", sequence: "0", duplicate: false, results: [] };
 }
 
 export const RecordResponse: MessageFns<RecordResponse> = {
@@ -711,6 +754,9 @@ export const RecordResponse: MessageFns<RecordResponse> = {
     }
     if (message.duplicate !== false) {
       writer.uint32(24).bool(message.duplicate);
+    }
+    for (const v of message.results) {
+      RecordResult.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -752,6 +798,14 @@ export const RecordResponse: MessageFns<RecordResponse> = {
             message.duplicate = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.results.push(RecordResult.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -773,6 +827,9 @@ export const RecordResponse: MessageFns<RecordResponse> = {
         : "",
       sequence: isSet(object.sequence) ? globalThis.String(object.sequence) : "0",
       duplicate: isSet(object.duplicate) ? globalThis.Boolean(object.duplicate) : false,
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => RecordResult.fromJSON(e))
+        : [],
     };
   },
 
@@ -787,6 +844,9 @@ export const RecordResponse: MessageFns<RecordResponse> = {
     if (message.duplicate !== false) {
       obj.duplicate = message.duplicate;
     }
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => RecordResult.toJSON(e));
+    }
     return obj;
   },
 
@@ -798,6 +858,144 @@ export const RecordResponse: MessageFns<RecordResponse> = {
     message.eventId = object.eventId ?? "";
     message.sequence = object.sequence ?? "0";
     message.duplicate = object.duplicate ?? false;
+    message.results = object.results?.map((e) => RecordResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRecordResult(): RecordResult {
+  return { eventId: "", sequence: "0", duplicate: false, code: 0, error: "" };
+}
+
+export const RecordResult: MessageFns<RecordResult> = {
+  encode(message: RecordResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eventId !== "") {
+      writer.uint32(10).string(message.eventId);
+    }
+    if (message.sequence !== "0") {
+      writer.uint32(16).uint64(message.sequence);
+    }
+    if (message.duplicate !== false) {
+      writer.uint32(24).bool(message.duplicate);
+    }
+    if (message.code !== 0) {
+      writer.uint32(32).uint32(message.code);
+    }
+    if (message.error !== "") {
+      writer.uint32(42).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.eventId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sequence = reader.uint64().toString();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.duplicate = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.code = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordResult {
+    return {
+      eventId: isSet(object.eventId)
+        ? globalThis.String(object.eventId)
+        : isSet(object.event_id)
+        ? globalThis.String(object.event_id)
+        : "",
+      sequence: isSet(object.sequence) ? globalThis.String(object.sequence) : "0",
+      duplicate: isSet(object.duplicate) ? globalThis.Boolean(object.duplicate) : false,
+      code: isSet(object.code) ? globalThis.Number(object.code) : 0,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+    };
+  },
+
+  toJSON(message: RecordResult): unknown {
+    const obj: any = {};
+    if (message.eventId !== "") {
+      obj.eventId = message.eventId;
+    }
+    if (message.sequence !== "0") {
+      obj.sequence = message.sequence;
+    }
+    if (message.duplicate !== false) {
+      obj.duplicate = message.duplicate;
+    }
+    if (message.code !== 0) {
+      obj.code = Math.round(message.code);
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecordResult>, I>>(base?: I): RecordResult {
+    return RecordResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecordResult>, I>>(object: I): RecordResult {
+    const message = createBaseRecordResult();
+    message.eventId = object.eventId ?? "";
+    message.sequence = object.sequence ?? "0";
+    message.duplicate = object.duplicate ?? false;
+    message.code = object.code ?? 0;
+    message.error = object.error ?? "";
     return message;
   },
 };
