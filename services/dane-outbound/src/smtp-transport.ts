@@ -312,10 +312,12 @@ class TlsSetupError extends Error {
 async function sendBody(conn: SmtpConnection, job: DeliveryJob): Promise<void> {
   const enc = new DataEncoder();
   for (let i = 0; i < job.body.length; i += WRITE_CHUNK) {
-    await conn.write(enc.push(job.body.subarray(i, i + WRITE_CHUNK)));
+    const chunk = enc.push(job.body.subarray(i, i + WRITE_CHUNK));
+    // The last chunk and the final "." go out in one write: a system call (and a packet) less per message.
+    await conn.write(i + WRITE_CHUNK >= job.body.length ? Buffer.concat([chunk, enc.end()]) : chunk);
     job.working();
   }
-  await conn.write(enc.end());
+  if (job.body.length === 0) await conn.write(enc.end());
 }
 
 /**

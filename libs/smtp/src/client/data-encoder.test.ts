@@ -73,5 +73,10 @@ describe("DataEncoder", () => {
     expect(encodeData(Buffer.from(".x")).toString()).toBe("..x\r\n.\r\n");
     expect(hasEightBit(Buffer.from("plain\r\n"))).toBe(false);
     expect(hasEightBit(Buffer.from("Grüße"))).toBe(true);
+    const big = Buffer.alloc(100_000, 0x61);
+    big[99_999] = 0x80;
+    expect(hasEightBit(big)).toBe(true);
+    expect(hasEightBit(big.subarray(0, 99_999))).toBe(false);
+    expect(hasEightBit(new Uint8Array([0x41, 0xff]).subarray(0, 1))).toBe(false);
   });
 });
