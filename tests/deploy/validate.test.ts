@@ -179,8 +179,11 @@ describe("configuration the manifests give each service", () => {
       const service = d.metadata.name;
       const pod = d.spec?.template?.spec;
       const container = pod?.containers[0];
-      // --config FILE from a ConfigMap volume mounted at /etc/postern
-      expect(container?.args).toEqual(["--config", "/etc/postern/postern.yaml"]);
+      // --config FILE from a ConfigMap volume mounted at /etc/postern. A container's args replace the image's
+      // CMD (its ENTRYPOINT, tini, stays), so they must start the service as CMD does, then add the option.
+      const cmd = JSON.parse(stages.get(service)?.cmd ?? "[]") as string[];
+      expect(cmd).toEqual(["node", "dist/main.js"]);
+      expect(container?.args).toEqual([...cmd, "--config", "/etc/postern/postern.yaml"]);
       const volume = pod?.volumes?.find((v) => v.name === "config");
       const configMap = find("ConfigMap", volume?.configMap?.name ?? "");
       const file = parseYaml(configMap?.data?.["postern.yaml"] ?? "") as unknown;
