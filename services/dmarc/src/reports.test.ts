@@ -82,6 +82,19 @@ describe("aggregate rows on a real nats-server", () => {
     await full.close();
   });
 
+  it("reports the last policy a domain published during the window", async () => {
+    const before = await verdict("a.test", "pass");
+    const changed = createDmarcZone({ "_dmarc.a.test": { txt: ["v=DMARC1; p=quarantine; rua=mailto:new@a.test"] } });
+    const after = await evaluateDmarc({ message: "From: <x@a.test>\r\n\r\nbody\r\n", dkim: [], spf: { result: "pass", domain: "a.test" } }, { dns: changed, mode: "rfc9989", authservId: "mx.receiver.test" });
+    const recorder = new AggregateRecorder(bus, { flushMs: 60_000, maxRows: 1000, logger: silent });
+    recorder.add(before, { sourceIp: "192.0.2.1" });
+    recorder.add(after, { sourceIp: "192.0.2.1" });
+    await recorder.close();
+    const a = (await report(false)).find((o) => o.domain === "a.test");
+    expect(a?.xml).toContain("<p>quarantine</p>");
+    expect(a?.xml).toMatch(/<count>2<\/count>/);
+  });
+
   it("keeps the rows of a failed publish for the next flush", async () => {
     const v = await verdict("a.test", "pass");
     const flushed: [string, number][] = [];

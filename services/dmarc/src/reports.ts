@@ -27,6 +27,7 @@ import {
   buildFailureReport,
   type DmarcDns,
   type DmarcMode,
+  type DmarcRecord,
   type DmarcVerdict,
   mergeRows,
   parseReportUris,
@@ -87,6 +88,9 @@ export async function recordAggregate(bus: Bus, v: DmarcVerdict, facts: { source
 interface PendingDomain {
   policy: PolicyPublished;
   rua: string[];
+  /** what policy and rua were built from */
+  record: DmarcRecord | undefined;
+  mode: DmarcMode;
   /** merged rows by mergeRows' key (the row without its count) */
   rows: Map<string, AggregateRow>;
   begin: number;
@@ -131,20 +135,26 @@ export class AggregateRecorder {
 
   /** Takes the row of a verdict; false when there is nothing to report (no policy or no rua=). */
   add(v: DmarcVerdict, facts: { sourceIp: string; envelopeTo?: string }): boolean {
-    const policy = policyPublished(v);
-    if (policy === undefined || v.record === undefined || v.record.rua.length === 0) return false;
+    const { record, policyDomain } = v;
+    if (record === undefined || policyDomain === undefined || record.rua.length === 0) return false;
     const at = Math.floor(this.now() / 1000);
-    const row = aggregateRow(v, facts);
-    let entry = this.pending.get(policy.domain);
-    if (entry === undefined) {
-      entry = { policy, rua: v.record.rua.map((u) => u.uri), rows: new Map(), begin: at, end: at, evaluations: 0 };
-      this.pending.set(policy.domain, entry);
-    } else {
-      // the last policy seen during the period is the one reported (RFC 9990 2.1)
-      entry.policy = policy;
-      entry.rua = v.record.rua.map((u) => u.uri);
-      entry.end = at;
+    let entry = this.pending.get(policyDomain);
+    // Parsed records are shared while their text is unchanged (libdmarc's cache), so the
+    // published policy is rebuilt only when the domain's record changed.
+    if (entry === undefined || entry.record !== record || entry.mode !== v.mode) {
+      const policy = policyPublished(v);
+      if (policy === undefined) return false;
+      const rua = record.rua.map((u) => u.uri);
+      if (entry === undefined) {
+        entry = { policy, rua, record, mode: v.mode, rows: new Map(), begin: at, end: at, evaluations: 0 };
+        this.pending.set(policyDomain, entry);
+      } else {
+        // the last policy seen during the period is the one reported (RFC 9990 2.1)
+        Object.assign(entry, { policy, rua, record, mode: v.mode });
+      }
     }
+    entry.end = at;
+    const row = aggregateRow(v, facts);
     entry.evaluations++;
     const key = JSON.stringify({ ...row, count: 0 });
     const prev = entry.rows.get(key);
