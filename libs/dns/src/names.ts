@@ -14,6 +14,8 @@ export type NameCheck = { readonly ok: true; readonly name: string } | { readonl
 export function checkName(input: string): NameCheck {
   if (input === "." || input === "") return { ok: true, name: "." };
   const name = input.endsWith(".") ? input.slice(0, -1) : input;
+  if (asciiNameOk(name)) return { ok: true, name };
+  // Non-ASCII, or a limit is broken: count octets and say which.
   const octets = Buffer.byteLength(name, "utf8");
   if (octets > MAX_NAME_OCTETS) return { ok: false, reason: `name is ${octets} octets long (max ${MAX_NAME_OCTETS})` };
   for (const label of name.split(".")) {
@@ -22,6 +24,21 @@ export function checkName(input: string): NameCheck {
     if (len > MAX_LABEL_OCTETS) return { ok: false, reason: `label of ${len} octets (max ${MAX_LABEL_OCTETS})` };
   }
   return { ok: true, name };
+}
+
+/** One pass over an all-ASCII name (one octet per character): true when every limit holds. Every query goes through here. */
+function asciiNameOk(name: string): boolean {
+  if (name.length > MAX_NAME_OCTETS) return false;
+  let label = 0;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 0x80) return false;
+    if (c === 0x2e) {
+      if (label === 0) return false;
+      label = 0;
+    } else if (++label > MAX_LABEL_OCTETS) return false;
+  }
+  return label > 0;
 }
 
 /** Lower-cases ASCII letters only: DNS names compare case-insensitively for A-Z alone (RFC 4343). */
