@@ -43,7 +43,12 @@ function asciiNameOk(name: string): boolean {
 
 /** Lower-cases ASCII letters only: DNS names compare case-insensitively for A-Z alone (RFC 4343). */
 export function asciiLower(name: string): string {
-  return name.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+  // Names are almost always lower case already: look before building a new string.
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return name.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+  }
+  return name;
 }
 
 /** Canonical form for comparisons and cache keys: ASCII lower case, no trailing dot. */

@@ -54,10 +54,11 @@ export function smtpSafe(text: string, max = SMTP_TEXT_MAX): string {
   return out;
 }
 
-const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+$/;
+/** dot-atom-text (RFC 5322 3.2.3): atext runs joined by single dots. Linear: "." is not atext, so the runs cannot overlap. */
+const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*$/;
 
 function isDotAtom(text: string): boolean {
-  return text !== "" && text.split(".").every((part) => ATEXT.test(part));
+  return DOT_ATOM.test(text);
 }
 
 function quoted(text: string): string {
