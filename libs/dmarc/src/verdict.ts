@@ -132,17 +132,17 @@ function finish(
   base: Partial_,
   fields: Omit<DmarcVerdict, "mode" | "arHeader" | "arDmarc" | "statusText" | "dkim" | "spf" | "authorDomains" | "queries"> & { statusText?: string },
 ): DmarcVerdict {
-  const v = {
-    mode: base.mode,
-    dkim: base.dkim,
-    ...(base.spf === undefined ? {} : { spf: base.spf }),
-    authorDomains: base.authorDomains,
-    queries: base.queries(),
-    ...fields,
-    statusText: fields.statusText ?? STATUS_TEXT[fields.status],
-  };
+  // One object, filled in place: spreading a verdict-sized object twice was a third of this function's cost.
+  const v: Omit<DmarcVerdict, "arHeader" | "arDmarc" | "spf"> & { spf?: SpfResultInput; arHeader: string; arDmarc: string } = Object.assign(
+    { mode: base.mode, dkim: base.dkim, authorDomains: base.authorDomains, queries: base.queries(), arHeader: "", arDmarc: "" },
+    fields,
+    { statusText: fields.statusText ?? STATUS_TEXT[fields.status] },
+  );
+  if (base.spf !== undefined) v.spf = base.spf;
   const ar = formatArHeader(base.authservId, v);
-  return { ...v, arHeader: ar.header, arDmarc: ar.dmarc };
+  v.arHeader = ar.header;
+  v.arDmarc = ar.dmarc;
+  return v;
 }
 
 /** Errors become verdicts here and only here. */
