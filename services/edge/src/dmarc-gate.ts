@@ -19,7 +19,7 @@
  * still flattens line ends when writing headers (accept.ts).
  */
 import { type Bus, codecs, type ObjectStore, subjects } from "@postern/bus";
-import { BodyRef, type ClientInfo, DmarcCheckRequest, DmarcStatus, DmarcVerdict, type SpfVerdict } from "@postern/proto";
+import { type BodyRef, type ClientInfo, type DmarcCheckRequest, DmarcStatus, DmarcVerdict, type SpfVerdict } from "@postern/proto";
 import { reply, type Reply, type Transaction } from "@postern/smtp";
 import { stringList } from "@postern/service-kit";
 import { type Logger } from "pino";
@@ -141,19 +141,20 @@ export function createDmarcGate(deps: DmarcGateDeps): DmarcGate {
     let result: DmarcVerdict;
     try {
       let ref: BodyRef;
-      if (body.length <= config.inline_max) ref = BodyRef.fromPartial({ location: { $case: "inline", value: body }, size: String(body.length) });
+      // plain objects, not fromPartial: every field is set here, and the deep copy (client, body, SPF verdict) is per message
+      if (body.length <= config.inline_max) ref = { location: { $case: "inline", value: body }, size: String(body.length), sha256: "" };
       else {
         spooled = `dmarc-${txnId}`;
         await deps.spool.putBlob({ name: spooled }, body);
-        ref = BodyRef.fromPartial({ location: { $case: "spoolObject", value: spooled }, size: String(body.length) });
+        ref = { location: { $case: "spoolObject", value: spooled }, size: String(body.length), sha256: "" };
       }
-      const request = DmarcCheckRequest.fromPartial({
+      const request: DmarcCheckRequest = {
         replyTo: { grpcAddress: deps.replyTo, txnId },
         client: input.client,
         sender: input.transaction.mail.sender?.address ?? "",
         body: ref,
         ...(input.spf === undefined ? {} : { spf: input.spf }),
-      });
+      };
       deps.bus.nc.publish(subjects.dmarcCheck, codecs.dmarcCheck.encode(request));
       result = (await verdict) ?? temperror(txnId, "no DMARC verdict in time");
     } catch (err) {

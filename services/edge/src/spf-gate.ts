@@ -5,7 +5,7 @@
  * a pipelined client never waits twice. No verdict in time is temperror.
  */
 import { type Bus, codecs, subjects } from "@postern/bus";
-import { SpfCheckRequest, SpfResult, SpfVerdict } from "@postern/proto";
+import { type SpfCheckRequest, SpfResult, SpfVerdict } from "@postern/proto";
 import { type Logger } from "pino";
 import { logEvents } from "./diagnostics";
 import { type CompiledList } from "@postern/hostlist";
@@ -44,7 +44,7 @@ export function createSpfGate(deps: SpfGateDeps): SpfGate {
   return async (client) => {
     if ((await deps.exempt.match(client.ip)).result === "match") return null;
     const { txnId, verdict } = deps.txns.open<SpfVerdict>("spf", deps.timeoutMs);
-    const request = SpfCheckRequest.fromPartial({ replyTo: { grpcAddress: deps.replyTo, txnId }, ip: client.ip, helo: client.helo, sender: client.sender });
+    const request: SpfCheckRequest = { replyTo: { grpcAddress: deps.replyTo, txnId }, ip: client.ip, helo: client.helo, sender: client.sender, checkHelo: false };
     try {
       deps.bus.nc.publish(subjects.spfCheck, codecs.spfCheck.encode(request));
     } catch (err) {
