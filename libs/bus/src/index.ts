@@ -45,6 +45,7 @@ export { ensureTopology, streamPlans, type StreamPlan } from "./topology";
 export { attachBus, type BusHost } from "./attach";
 export { openSpool, openKv } from "./stores";
 export { newEvent, publishEvent } from "./events";
+export { lightRequestCancel } from "./request-cancel";
 export {
   subjects,
   streamNames,

@@ -1,4 +1,4 @@
-import { attachBus, openKv, openSpool, subjects, type ObjectStore } from "@postern/bus";
+import { attachBus, lightRequestCancel, openKv, openSpool, subjects, type ObjectStore } from "@postern/bus";
 import { createResolver } from "@postern/dns";
 import { OutcomesClient } from "@postern/proto";
 import { clientChannelOptions, clientCredentials, type ServiceContext } from "@postern/service-kit";
@@ -122,6 +122,8 @@ async function dispose(m: JsMsg, d: Disposition, store: StateStore, log: Service
 export async function startDaneOutbound(ctx: ServiceContext<Config>): Promise<void> {
   const cfg = ctx.config.dane_outbound;
   const log = ctx.logger;
+  // Every KV write is a NATS request: without this each one leaves an unused Error behind.
+  lightRequestCancel();
   const bus = await attachBus(ctx, ctx.config.nats);
 
   const outcomes = new OutcomesClient(cfg.delivery_events.address, clientCredentials(cfg.delivery_events.tls), clientChannelOptions(cfg.delivery_events.tls, cfg.delivery_events));

@@ -1,4 +1,4 @@
-import { attachBus } from "@postern/bus";
+import { attachBus, lightRequestCancel } from "@postern/bus";
 import { EventsService, OutcomesService } from "@postern/proto";
 import { type ServiceContext, startGrpcServer } from "@postern/service-kit";
 import type { DeliveryEventsConfig, SinkConfig } from "./config";
@@ -16,6 +16,8 @@ export async function startDeliveryEvents(ctx: ServiceContext<DeliveryEventsConf
   const { config, logger, shutdown } = ctx;
   const section = config.delivery_events;
 
+  // Every stored event is a NATS request (its PubAck): without this each one leaves an unused Error behind.
+  lightRequestCancel();
   const bus = await attachBus(ctx, config.nats);
   const metrics = createDeliveryEventsMetrics(ctx.metrics);
   await ensureDeadLetterStreams(bus, section.dead_letter);
