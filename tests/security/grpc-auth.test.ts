@@ -120,6 +120,19 @@ const apis: Array<[string, (kind: Caller) => Promise<unknown>]> = [
     },
   ],
   [
+    // the long-lived verdict stream passes the same interceptors and TLS as the unary calls
+    "EdgeCallback.StreamSpfVerdicts",
+    (kind) => {
+      const c = new EdgeCallbackClient(`127.0.0.1:${ports.edge}`, ...caller(kind));
+      closers.push(() => c.close());
+      return new Promise((resolve, reject) => {
+        const call = c.streamSpfVerdicts((err, ack) => (err ? reject(err) : resolve(ack)));
+        call.write({ verdicts: [SpfVerdict.fromPartial({ txnId: "no-such-txn" })] });
+        call.end();
+      });
+    },
+  ],
+  [
     "Spf.Check",
     (kind) => {
       const c = new SpfClient(`127.0.0.1:${ports.spf}`, ...caller(kind));

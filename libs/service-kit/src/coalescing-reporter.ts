@@ -19,6 +19,25 @@
  *
  * A peer that answers UNIMPLEMENTED (an older edge during a rolling upgrade)
  * is remembered and gets one unary call per verdict from then on.
+ *
+ * Mode "stream" (when `openStream` is given): one long-lived client-streaming
+ * call per address instead of a call per batch; each flush is one message on
+ * it, i.e. one HTTP/2 DATA frame instead of a new stream with headers and
+ * trailers at both ends. The stream is opened at the first flush, a write that
+ * returns false holds the queue until 'drain', and a stream that ends or fails
+ * is reopened at the first flush after a backoff (100 ms doubling to 5 s),
+ * batches going by calls meanwhile. Delivery (docs/adr/0006, "Streams"):
+ * - items written before the edge took the stream (its response headers) are
+ *   only resolved once it has; if it answers UNIMPLEMENTED they are sent by
+ *   calls (batch, then unary) and the address keeps that path; any other
+ *   refusal (auth, unreachable) rejects them like a failed call;
+ * - afterwards an item resolves once its message is written to the stream;
+ * - items whose write had not completed when the stream fails are rejected
+ *   with its error; items written that are still within their budget are
+ *   not known delivered and go to `onLost` (the caller counts them as failed
+ *   replies, as for a failed call; no retry, the edge concludes temperror);
+ * - close() half-closes each stream and waits briefly for the edge's Ack,
+ *   which confirms every message before it; later items go by calls.
  */
 import * as grpc from "@grpc/grpc-js";
 
@@ -38,6 +57,25 @@ export interface CoalescingReporterOptions<V> {
   flush?: "turn" | "immediate";
   /** Clock in milliseconds (performance.now by default; tests inject one). */
   now?: () => number;
+  /**
+   * "stream" (default when openStream is given): batches go as messages of one long-lived call per
+   * address; "batch": one sendBatch call per batch, as before streams.
+   */
+  mode?: "stream" | "batch";
+  /** Opens the verdict stream to one address; `done` gets the call's status when it ends (null: OK). */
+  openStream?(address: string, done: (err: grpc.ServiceError | null) => void): grpc.ClientWritableStream<{ verdicts: V[] }>;
+  /** Items written to a stream that then failed within their budget: not known delivered. */
+  onLost?(address: string, items: V[], err: unknown): void;
+  /** How long close() waits for the edges to acknowledge the end of their streams (default 1000 ms). */
+  closeGraceMs?: number;
+}
+
+/** The verdict stream ended while an item's message was being written. */
+export class ReportStreamEndedError extends Error {
+  override readonly name = "ReportStreamEndedError";
+  constructor(options?: ErrorOptions) {
+    super("the verdict stream ended before the verdict was written", options);
+  }
 }
 
 /** The item's budget ran out while it waited for a free call slot. */
@@ -61,7 +99,34 @@ interface Route<V> {
   unaryOnly: boolean;
   /** a pump is scheduled for the end of this turn */
   scheduled: boolean;
+  /** the open verdict stream, if any */
+  stream?: StreamState<V>;
+  /** the peer answered UNIMPLEMENTED to the stream: calls from now on */
+  noStream: boolean;
+  /** no new stream before this time (backoff after a failure) */
+  streamRetryAt: number;
+  streamBackoffMs: number;
 }
+
+interface StreamState<V> {
+  call: grpc.ClientWritableStream<{ verdicts: V[] }>;
+  /** the peer sent its response headers: it took the stream */
+  accepted: boolean;
+  /** write() returned false: wait for 'drain' */
+  blocked: boolean;
+  /** we half-closed it (close()) */
+  ending: boolean;
+  ended: boolean;
+  /** batches not resolved yet, each with whether its write has completed (before the peer took the stream) */
+  unsettled: Map<Pending<V>[], boolean>;
+  /** items written since the peer took the stream, still within their budget (oldest first) */
+  written: { item: V; deadlineAt: number }[];
+  /** resolves when the call has ended */
+  finished: Promise<void>;
+}
+
+const STREAM_BACKOFF_MIN_MS = 100;
+const STREAM_BACKOFF_MAX_MS = 5_000;
 
 function isUnimplemented(err: unknown): boolean {
   return typeof err === "object" && err !== null && (err as { code?: unknown }).code === grpc.status.UNIMPLEMENTED;
@@ -73,19 +138,22 @@ export class CoalescingReporter<V> {
   private readonly maxCalls: number;
   private readonly perTurn: boolean;
   private readonly now: () => number;
+  private readonly streams: boolean;
+  private closing = false;
 
   constructor(private readonly options: CoalescingReporterOptions<V>) {
     this.maxBatch = options.maxBatch ?? 256;
     this.maxCalls = options.maxCallsPerAddress ?? 2;
     this.perTurn = (options.flush ?? "turn") === "turn";
     this.now = options.now ?? (() => performance.now());
+    this.streams = options.openStream !== undefined && (options.mode ?? "stream") === "stream";
   }
 
   /** Resolves when the peer acknowledged the item; rejects with the call's error or ReportDeadlineExceededError. */
   report(address: string, item: V, deadlineMs: number): Promise<void> {
     let route = this.routes.get(address);
     if (route === undefined) {
-      route = { queue: [], inFlight: 0, unaryOnly: false, scheduled: false };
+      route = { queue: [], inFlight: 0, unaryOnly: false, scheduled: false, noStream: false, streamRetryAt: 0, streamBackoffMs: STREAM_BACKOFF_MIN_MS };
       this.routes.set(address, route);
     }
     const done = new Promise<void>((resolve, reject) => {
@@ -110,23 +178,147 @@ export class CoalescingReporter<V> {
     return n;
   }
 
+  /** Open verdict streams, over all addresses. */
+  get openStreams(): number {
+    let n = 0;
+    for (const r of this.routes.values()) if (r.stream !== undefined) n++;
+    return n;
+  }
+
+  /**
+   * Half-closes every verdict stream and waits up to closeGraceMs for the peers' Ack (which confirms
+   * all that was written); streams still open then are cancelled. Later items go by calls.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    const open = [...this.routes.values()].flatMap((r) => (r.stream === undefined ? [] : [r.stream]));
+    for (const s of open) {
+      s.ending = true;
+      s.call.end();
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.options.closeGraceMs ?? 1_000);
+      timer.unref();
+    });
+    await Promise.race([Promise.all(open.map((s) => s.finished)), grace]);
+    clearTimeout(timer);
+    for (const s of open) if (!s.ended) s.call.cancel();
+  }
+
   private pump(address: string, route: Route<V>): void {
+    if (this.streams && !route.noStream && !this.closing) {
+      if (route.stream === undefined && route.queue.length > 0 && this.now() >= route.streamRetryAt) route.stream = this.openStream(address, route);
+      if (route.stream !== undefined) return this.writeStream(route, route.stream);
+      // backing off after a failed stream: batches go by calls until the next attempt
+    }
     while (route.inFlight < this.maxCalls && route.queue.length > 0) {
-      const now = this.now();
-      const batch: Pending<V>[] = [];
-      while (batch.length < this.maxBatch && route.queue.length > 0) {
-        const p = route.queue.shift() as Pending<V>;
-        if (p.deadlineAt <= now) p.reject(new ReportDeadlineExceededError());
-        else batch.push(p);
-      }
+      const batch = this.takeBatch(route);
       if (batch.length === 0) break;
       route.inFlight++;
-      void this.send(address, route, batch, now).finally(() => {
+      void this.send(address, route, batch, this.now()).finally(() => {
         route.inFlight--;
         // Routes are kept like GrpcClientPool keeps clients: one per reply_to address.
         if (route.queue.length > 0) this.pump(address, route);
       });
     }
+  }
+
+  private takeBatch(route: Route<V>): Pending<V>[] {
+    const now = this.now();
+    const batch: Pending<V>[] = [];
+    while (batch.length < this.maxBatch && route.queue.length > 0) {
+      const p = route.queue.shift() as Pending<V>;
+      if (p.deadlineAt <= now) p.reject(new ReportDeadlineExceededError());
+      else batch.push(p);
+    }
+    return batch;
+  }
+
+  private openStream(address: string, route: Route<V>): StreamState<V> {
+    let finish = (): void => undefined;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const s: StreamState<V> = {
+      // assigned just below: the call needs its `done`, which needs `s`
+      call: undefined as unknown as grpc.ClientWritableStream<{ verdicts: V[] }>,
+      accepted: false,
+      blocked: false,
+      ending: false,
+      ended: false,
+      unsettled: new Map(),
+      written: [],
+      finished,
+    };
+    s.call = (this.options.openStream as NonNullable<CoalescingReporterOptions<V>["openStream"]>)(address, (err) => {
+      s.ended = true;
+      finish();
+      this.streamEnded(address, route, s, err);
+    });
+    s.call.on("metadata", () => {
+      if (s.ended) return;
+      s.accepted = true;
+      route.streamBackoffMs = STREAM_BACKOFF_MIN_MS;
+      // what was written before the peer took the stream: its writes may have completed already
+      for (const [batch, written] of s.unsettled) if (written) this.settleWritten(s, batch);
+    });
+    return s;
+  }
+
+  private settleWritten(s: StreamState<V>, batch: Pending<V>[]): void {
+    s.unsettled.delete(batch);
+    const now = this.now();
+    while (s.written.length > 0 && (s.written[0] as { deadlineAt: number }).deadlineAt <= now) s.written.shift();
+    for (const p of batch) {
+      s.written.push({ item: p.item, deadlineAt: p.deadlineAt });
+      p.resolve();
+    }
+  }
+
+  private writeStream(route: Route<V>, s: StreamState<V>): void {
+    while (!s.blocked && route.queue.length > 0) {
+      const batch = this.takeBatch(route);
+      if (batch.length === 0) return;
+      s.unsettled.set(batch, false);
+      const ok = s.call.write({ verdicts: batch.map((p) => p.item) }, (err: unknown) => {
+        if (err !== undefined && err !== null) return; // the call's end reports it
+        if (s.ended || !s.unsettled.has(batch)) return;
+        if (s.accepted) this.settleWritten(s, batch);
+        else s.unsettled.set(batch, true);
+      });
+      if (!ok) {
+        s.blocked = true;
+        s.call.once("drain", () => {
+          s.blocked = false;
+          if (!s.ended && !s.ending) this.writeStream(route, s);
+        });
+      }
+    }
+  }
+
+  private streamEnded(address: string, route: Route<V>, s: StreamState<V>, err: grpc.ServiceError | null): void {
+    if (route.stream === s) route.stream = undefined;
+    const unsettled = [...s.unsettled.keys()].flat();
+    s.unsettled.clear();
+    if (err === null && s.ending) {
+      // the peer answered our half-close: it has handled every message before it
+      for (const p of unsettled) p.resolve();
+    } else if (isUnimplemented(err)) {
+      // an edge without the stream methods handled none of it: the same items go by calls
+      route.noStream = true;
+      route.queue.unshift(...unsettled);
+    } else {
+      const cause = err ?? new ReportStreamEndedError();
+      for (const p of unsettled) p.reject(cause);
+      const now = this.now();
+      const lost = s.written.filter((w) => w.deadlineAt > now).map((w) => w.item);
+      if (lost.length > 0) this.options.onLost?.(address, lost, cause);
+    }
+    s.written = [];
+    if (!s.ending) {
+      route.streamRetryAt = this.now() + route.streamBackoffMs;
+      route.streamBackoffMs = Math.min(route.streamBackoffMs * 2, STREAM_BACKOFF_MAX_MS);
+    }
+    if (route.queue.length > 0) this.pump(address, route);
   }
 
   private async send(address: string, route: Route<V>, batch: Pending<V>[], now: number): Promise<void> {
@@ -170,14 +362,31 @@ export interface VerdictReplyOptions<V> extends CoalescingReporterOptions<V> {
   onFailure(address: string, verdict: V, err: unknown): void;
 }
 
+/** A verdict worker's reply function; close() ends its verdict streams (at shutdown). */
+export interface VerdictReplier<V> {
+  (address: string, verdict: V, receivedAt: number): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
  * How a verdict worker (spf, dmarc) answers: through a CoalescingReporter, within
  * what is left of the budget, counted; a failed reply is logged, never thrown.
+ * In stream mode a verdict counts "ok" once written to the open stream; verdicts
+ * written to a stream that then fails within their budget are not known delivered
+ * and count "error" as well (and are logged), as a failed call's would.
  */
-export function verdictReplier<V>(options: VerdictReplyOptions<V>): (address: string, verdict: V, receivedAt: number) => Promise<void> {
-  const reporter = new CoalescingReporter<V>(options);
+export function verdictReplier<V>(options: VerdictReplyOptions<V>): VerdictReplier<V> {
+  const reporter = new CoalescingReporter<V>({
+    ...options,
+    onLost: (address, items, err) => {
+      for (const verdict of items) {
+        options.replies.inc({ outcome: "error" });
+        options.onFailure(address, verdict, err);
+      }
+    },
+  });
   const now = options.now ?? (() => performance.now());
-  return async (address, verdict, receivedAt) => {
+  const reply = async (address: string, verdict: V, receivedAt: number): Promise<void> => {
     try {
       await reporter.report(address, verdict, Math.max(1, options.budgetMs - (now() - receivedAt)));
       options.replies.inc({ outcome: "ok" });
@@ -186,4 +395,47 @@ export function verdictReplier<V>(options: VerdictReplyOptions<V>): (address: st
       options.onFailure(address, verdict, err);
     }
   };
+  return Object.assign(reply, { close: () => reporter.close() });
+}
+
+/**
+ * The verdict streams open on this server. A grpc-js server's graceful shutdown waits for every
+ * open call, and a worker's stream never ends by itself; end() answers each one (its ack, status OK)
+ * so the shutdown does not wait for its forced deadline. The workers reopen elsewhere or later.
+ */
+export class VerdictStreams {
+  private readonly open = new Set<() => void>();
+
+  /** Handles the messages of one stream with `onMessage`; answers `ack` when the worker half-closes. */
+  serve<M, A>(call: grpc.ServerReadableStream<M, A>, callback: grpc.sendUnaryData<A>, onMessage: (message: M) => void, ack: A): void {
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      this.open.delete(finish);
+      callback(null, ack);
+    };
+    this.open.add(finish);
+    // Headers now rather than with the Ack: they tell the worker that this edge took the stream
+    // (authenticated, method known), so what it writes from then on is handled.
+    call.sendMetadata(new grpc.Metadata());
+    call.on("data", onMessage);
+    call.on("end", finish);
+    const gone = (): void => {
+      // cancelled by the worker or the connection broke: nobody is left to answer
+      done = true;
+      this.open.delete(finish);
+    };
+    call.on("error", gone);
+    call.on("cancelled", gone);
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** Answers every open stream (its ack); later messages on them are discarded by grpc-js. */
+  end(): void {
+    for (const finish of [...this.open]) finish();
+  }
 }

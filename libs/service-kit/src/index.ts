@@ -69,6 +69,9 @@ export {
   CoalescingReporter,
   type CoalescingReporterOptions,
   ReportDeadlineExceededError,
+  ReportStreamEndedError,
+  type VerdictReplier,
   verdictReplier,
   type VerdictReplyOptions,
+  VerdictStreams,
 } from "./coalescing-reporter";

@@ -17,6 +17,11 @@ export const dmarcSectionSchema = z.strictObject({
     .strictObject({
       /** a verdict must reach the asker within check_timeout_ms plus this of the request's arrival */
       deadline_ms: z.number().int().positive().default(1_000),
+      /**
+       * "stream": one long-lived StreamDmarcVerdicts call per edge, a message per batch; "batch": a
+       * ReportDmarcBatch call per batch (docs/adr/0006). Either falls back for an older edge.
+       */
+      mode: z.enum(["stream", "batch"]).default("stream"),
       tls: clientTlsConfigSchema.optional(),
       ...grpcAuthFields,
     })

@@ -21,6 +21,8 @@ export interface ConsumerDeps {
   check: Check;
   admission: Admission;
   callbacks: GrpcClientPool<EdgeCallbackClient>;
+  /** callback.mode: verdicts as messages of a long-lived stream per edge, or as batched calls */
+  replyMode?: "stream" | "batch";
   replyBudgetMs: number;
   authservId: string;
   /** after the reply: aggregate row, failure report */
@@ -50,6 +52,8 @@ export function startConsumer(deps: ConsumerDeps): Consumer {
       const client = deps.callbacks.get(address);
       return unaryCall(client.reportDmarc.bind(client), verdict, deadlineMs);
     },
+    openStream: (address, done) => deps.callbacks.get(address).streamDmarcVerdicts(done),
+    mode: deps.replyMode ?? "stream",
     budgetMs: deps.replyBudgetMs,
     replies: metrics.replies,
     onFailure: (address, verdict, err) => logger.warn({ event: logEvents.replyFailed, address, txn_id: verdict.txnId, err }, "ReportDmarc failed"),
@@ -101,6 +105,8 @@ export function startConsumer(deps: ConsumerDeps): Consumer {
   return {
     async stop() {
       if (!sub.isClosed()) await sub.drain().catch(() => undefined);
+      // checks still running answer by calls from now on
+      await reply.close();
       logger.info({ event: logEvents.consumerStopped, in_flight: deps.admission.size }, "dmarc.check consumer stopped");
     },
   };

@@ -98,6 +98,7 @@ export async function startDmarc(ctx: ServiceContext<DmarcConfig>, deps: DmarcDe
     admission,
     callbacks,
     replyBudgetMs: budgetMs,
+    replyMode: cfg.callback.mode,
     authservId: cfg.authserv_id,
     metrics,
     logger,

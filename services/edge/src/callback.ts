@@ -1,13 +1,19 @@
 /**
  * EdgeCallback: how workers answer the edge. ReportSpf / ReportDmarc (and
- * their batched forms) resolve a pending transaction by txn_id; PutStaple keeps the newest OCSP staple per
+ * their batched and streamed forms) resolve a pending transaction by txn_id; PutStaple keeps the newest OCSP staple per
  * certificate in memory for STARTTLS.
+ *
+ * The streamed forms (StreamSpfVerdicts / StreamDmarcVerdicts) stay open for as long as the worker
+ * runs; each message is handled exactly like one batched call (docs/adr/0006). Authentication is the
+ * server's interceptors (token) and TLS (mTLS), which apply to every call whatever its kind: a refused
+ * stream never reaches these handlers.
  *
  * SECURITY: callers are other Postern services; still, a verdict only counts
  * when its txn_id (128 random bits) is pending, and the staple store is capped.
  */
 import * as grpc from "@grpc/grpc-js";
-import { type Ack, type EdgeCallbackServer, type Staple } from "@postern/proto";
+import { type Ack, type DmarcVerdicts, type EdgeCallbackServer, type SpfVerdicts, type Staple } from "@postern/proto";
+import { VerdictStreams } from "@postern/service-kit";
 import { type TxnRegistry } from "./txn";
 
 export const MAX_STAPLES = 1024;
@@ -36,7 +42,13 @@ export class StapleStore {
 
 const ack: Ack = {};
 
-export function edgeCallbackServer(txns: TxnRegistry, staples: StapleStore): EdgeCallbackServer {
+export function edgeCallbackServer(txns: TxnRegistry, staples: StapleStore, streams = new VerdictStreams()): EdgeCallbackServer {
+  const spfBatch = (m: SpfVerdicts): void => {
+    for (const verdict of m.verdicts) txns.resolve("spf", verdict.txnId, verdict);
+  };
+  const dmarcBatch = (m: DmarcVerdicts): void => {
+    for (const verdict of m.verdicts) txns.resolve("dmarc", verdict.txnId, verdict);
+  };
   return {
     reportSpf(call, callback) {
       txns.resolve("spf", call.request.txnId, call.request);
@@ -47,12 +59,18 @@ export function edgeCallbackServer(txns: TxnRegistry, staples: StapleStore): Edg
       callback(null, ack);
     },
     reportSpfBatch(call, callback) {
-      for (const verdict of call.request.verdicts) txns.resolve("spf", verdict.txnId, verdict);
+      spfBatch(call.request);
       callback(null, ack);
     },
     reportDmarcBatch(call, callback) {
-      for (const verdict of call.request.verdicts) txns.resolve("dmarc", verdict.txnId, verdict);
+      dmarcBatch(call.request);
       callback(null, ack);
+    },
+    streamSpfVerdicts(call, callback) {
+      streams.serve(call, callback, spfBatch, ack);
+    },
+    streamDmarcVerdicts(call, callback) {
+      streams.serve(call, callback, dmarcBatch, ack);
     },
     putStaple(call, callback) {
       const s = call.request;

@@ -1,7 +1,7 @@
 import { attachBus, newEvent, openKv, openSpool, publishEvent } from "@postern/bus";
 import { createRedisLookup, domainList, hostList, hostlistLogEvents, type RedisLookup } from "@postern/hostlist";
 import { EdgeCallbackService } from "@postern/proto";
-import { type ServiceContext, startGrpcServer } from "@postern/service-kit";
+import { type ServiceContext, startGrpcServer, VerdictStreams } from "@postern/service-kit";
 import { createAcceptor } from "./accept";
 import { type AuthSources, createAuthenticator } from "./auth";
 import { edgeCallbackServer, StapleStore } from "./callback";
@@ -105,18 +105,22 @@ export async function startEdge(ctx: ServiceContext<EdgeConfig>, options: StartE
     logger.debug({ event: logEvents.verdictDropped, kind, txn_id: txnId }, "verdict dropped");
   });
   const staples = new StapleStore();
+  const verdictStreams = new VerdictStreams();
   const grpcServer = await startGrpcServer({
     listen: cfg.grpc.listen,
     tls: cfg.grpc.tls,
     auth: cfg.grpc,
     logger,
-    services: [[EdgeCallbackService, edgeCallbackServer(txns, staples)]],
+    services: [[EdgeCallbackService, edgeCallbackServer(txns, staples, verdictStreams)]],
     ...(options.exclusivePorts === true ? { exclusive: true } : {}),
   });
   // the one callback address for every verdict request and announcement: built from the port actually bound
   const replyTo = advertisedAddress(cfg.grpc.advertise, grpcServer.address, grpcServer.port);
   shutdown.add("grpc", async () => {
-    await grpcServer.close();
+    const closed = grpcServer.close();
+    // workers' verdict streams never end by themselves; answered, they no longer hold the shutdown
+    verdictStreams.end();
+    await closed;
     txns.close();
   });
 

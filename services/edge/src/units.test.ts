@@ -1,7 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { domainList, hostList, type Lookup } from "@postern/hostlist";
 import { ClientInfo, EdgeCallbackClient, type Staple } from "@postern/proto";
-import { parseConfig, startGrpcServer, unaryCall } from "@postern/service-kit";
+import { parseConfig, startGrpcServer, unaryCall, VerdictStreams } from "@postern/service-kit";
 import { pino } from "pino";
 import { withProtocol } from "./accept";
 import { edgeCallbackServer, StapleStore } from "./callback";
@@ -126,6 +126,40 @@ describe("StapleStore and the EdgeCallback server", () => {
       await unaryCall(client.putStaple.bind(client), staple(Date.now() - 1000, Date.now() + 60_000), 5000);
       expect(staples.get(certId)).toBeDefined();
       await expect(unaryCall(client.putStaple.bind(client), { ...staple(0, Date.now() + 1000), certId: "nope" }, 5000)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
+
+  test("over gRPC: each message of a verdict stream resolves its transactions; Ack on half-close or when the edge ends the stream", async () => {
+    const txns = new TxnRegistry();
+    const streams = new VerdictStreams();
+    const server = await startGrpcServer({ listen: "127.0.0.1:0", logger: pino({ level: "silent" }), services: [[EdgeCallbackClient.service, edgeCallbackServer(txns, new StapleStore(), streams)]] });
+    const client = new EdgeCallbackClient(server.address, grpc.credentials.createInsecure());
+    const verdict = (txnId: string) => ({ txnId, result: 1, domain: "example.org", smtpComment: "", headerComment: "", receivedSpf: "", explanation: "", identity: "mailfrom" });
+    try {
+      let acked: unknown;
+      const call = client.streamSpfVerdicts((err, ack) => {
+        acked = err ?? ack;
+      });
+      const [a, b, c] = [txns.open("spf", 5000), txns.open("spf", 5000), txns.open("spf", 5000)];
+      call.write({ verdicts: [verdict(a.txnId), verdict(b.txnId)] });
+      await expect(Promise.all([a.verdict, b.verdict])).resolves.toHaveLength(2);
+      call.write({ verdicts: [verdict(c.txnId)] });
+      await expect(c.verdict).resolves.toMatchObject({ domain: "example.org" });
+      expect(streams.size).toBe(1);
+      const ended = new Promise((resolve) => call.on("status", resolve));
+      call.end();
+      await expect(ended).resolves.toMatchObject({ code: grpc.status.OK });
+      expect(acked).toEqual({});
+      expect(streams.size).toBe(0);
+      // the edge ends a stream the worker keeps open (its shutdown)
+      const open = client.streamDmarcVerdicts(() => undefined);
+      const status = new Promise((resolve) => open.on("status", resolve));
+      await new Promise((resolve) => open.on("metadata", resolve));
+      streams.end();
+      await expect(status).resolves.toMatchObject({ code: grpc.status.OK });
     } finally {
       client.close();
       await server.close();

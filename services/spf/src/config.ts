@@ -25,6 +25,11 @@ export const spfSectionSchema = z.strictObject({
        * arrived, or it is given up (the edge waits spf_timeout_ms, 5000, in all)
        */
       deadline_ms: z.number().int().positive().default(1_000),
+      /**
+       * "stream": one long-lived StreamSpfVerdicts call per edge, a message per batch; "batch": a
+       * ReportSpfBatch call per batch (docs/adr/0006). Either falls back for an older edge.
+       */
+      mode: z.enum(["stream", "batch"]).default("stream"),
       tls: clientTlsConfigSchema.optional(),
       ...grpcAuthFields,
     })

@@ -27,6 +27,8 @@ export interface ConsumerDeps {
   callbacks: GrpcClientPool<EdgeCallbackClient>;
   /** a verdict reaches the asker within this long after the request arrived, or is given up */
   replyBudgetMs: number;
+  /** callback.mode: verdicts as messages of a long-lived stream per edge, or as batched calls */
+  replyMode?: "stream" | "batch";
   receiver: string;
   guess: boolean;
   metrics: SpfMetrics;
@@ -55,6 +57,8 @@ export function startConsumer(deps: ConsumerDeps): Consumer {
       const client = deps.callbacks.get(address);
       return unaryCall(client.reportSpf.bind(client), verdict, deadlineMs);
     },
+    openStream: (address, done) => deps.callbacks.get(address).streamSpfVerdicts(done),
+    mode: deps.replyMode ?? "stream",
     budgetMs: deps.replyBudgetMs,
     replies: metrics.replies,
     onFailure: (address, verdict, err) => logger.warn({ event: logEvents.replyFailed, address, txn_id: verdict.txnId, err }, "ReportSpf failed"),
@@ -109,6 +113,8 @@ export function startConsumer(deps: ConsumerDeps): Consumer {
     async stop() {
       // A connection that is already gone has nothing left to drain.
       if (!sub.isClosed()) await sub.drain().catch(() => undefined);
+      // checks still running answer by calls from now on
+      await reply.close();
       logger.info({ event: logEvents.consumerStopped, in_flight: deps.admission.size }, "spf.check consumer stopped");
     },
   };

@@ -75,6 +75,20 @@ describe("spf service on a real nats-server", () => {
       }
     });
 
+    it("answers an edge without StreamSpfVerdicts (older version) through ReportSpfBatch", async () => {
+      const oldEdge = await startCallbackServer({ streamed: false });
+      try {
+        const txnIds = Array.from({ length: 20 }, (_, i) => {
+          const txnId = randomUUID();
+          publishCheck(bus, { replyTo: { grpcAddress: oldEdge.address, txnId }, ip: `192.0.2.${i + 1}`, sender: "a@pass.test", helo: "h.test" });
+          return txnId;
+        });
+        for (const txnId of txnIds) expect(await oldEdge.waitFor(txnId)).toMatchObject({ txnId, result: SpfResult.SPF_RESULT_PASS });
+      } finally {
+        await oldEdge.stop();
+      }
+    });
+
     it("drops and counts requests without reply_to and undecodable ones; answers a bad IP with temperror", async () => {
       publishCheck(bus, { ip: "192.0.2.10", sender: "a@pass.test", helo: "h" });
       publishCheck(bus, { replyTo: { grpcAddress: edge.address, txnId: "" }, ip: "192.0.2.10", sender: "a@pass.test" });

@@ -69,6 +69,7 @@ export async function startSpf(ctx: ServiceContext<SpfConfig>, deps: SpfDeps = {
     admission,
     callbacks,
     replyBudgetMs: budgetMs,
+    replyMode: cfg.callback.mode,
     receiver: cfg.receiver,
     guess: cfg.spf_guess_enable,
     metrics,

@@ -8,7 +8,7 @@ import { type Bus, codecs, subjects } from "@postern/bus";
 import { signMessage } from "@postern/dkim";
 import { createDmarcZone, type DmarcDns, type DmarcZone } from "@postern/libdmarc";
 import { type Ack, DmarcCheckRequest, type DmarcVerdict, EdgeCallbackService, type EdgeCallbackServer } from "@postern/proto";
-import { type GrpcServerHandle, runService, type ServiceContext, startGrpcServer } from "@postern/service-kit";
+import { type GrpcServerHandle, runService, type ServiceContext, startGrpcServer, VerdictStreams } from "@postern/service-kit";
 import { type Backend, freePort, LogSink } from "@postern/testing";
 import { pino } from "pino";
 import { configSchema, type DmarcConfig } from "../config";
@@ -88,6 +88,7 @@ export async function startCallbackServer(): Promise<CallbackServer> {
   const verdicts = new Map<string, DmarcVerdict>();
   const waiters = new Map<string, (v: DmarcVerdict) => void>();
   const ack: Ack = {};
+  const streams = new VerdictStreams();
   const record = (v: DmarcVerdict): void => {
     verdicts.set(v.txnId, v);
     waiters.get(v.txnId)?.(v);
@@ -104,6 +105,8 @@ export async function startCallbackServer(): Promise<CallbackServer> {
       callback(null, ack);
     },
     putStaple: (_call, callback) => callback(null, ack),
+    streamSpfVerdicts: (call, callback) => streams.serve(call, callback, () => undefined, ack),
+    streamDmarcVerdicts: (call, callback) => streams.serve(call, callback, (m) => m.verdicts.forEach(record), ack),
   };
   const server: GrpcServerHandle = await startGrpcServer({ listen: "127.0.0.1:0", logger: pino({ level: "silent" }), services: [[EdgeCallbackService, impl]] });
   return {
@@ -119,7 +122,11 @@ export async function startCallbackServer(): Promise<CallbackServer> {
         });
       });
     },
-    stop: () => server.close(),
+    stop: () => {
+      const closed = server.close();
+      streams.end();
+      return closed;
+    },
   };
 }
 

@@ -65,6 +65,9 @@ async function startFakeEdge(staples: Staple[]): Promise<GrpcServerHandle> {
     reportDmarc: (_call, cb) => cb(null, ack),
     reportSpfBatch: (_call, cb) => cb(null, ack),
     reportDmarcBatch: (_call, cb) => cb(null, ack),
+    // not used here: answered at once, as an edge answers a worker's half-close
+    streamSpfVerdicts: (_call, cb) => cb(null, ack),
+    streamDmarcVerdicts: (_call, cb) => cb(null, ack),
     putStaple: (call, cb) => {
       staples.push(call.request);
       cb(null, ack);

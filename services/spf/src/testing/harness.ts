@@ -6,7 +6,7 @@
 import { type Bus, codecs, subjects } from "@postern/bus";
 import { createZoneDns, type SpfDns, type ZoneData } from "@postern/libspf";
 import { type Ack, EdgeCallbackService, type EdgeCallbackServer, SpfCheckRequest, type SpfVerdict } from "@postern/proto";
-import { type GrpcServerHandle, runService, type ServiceContext, startGrpcServer } from "@postern/service-kit";
+import { type GrpcServerHandle, runService, type ServiceContext, startGrpcServer, VerdictStreams } from "@postern/service-kit";
 import { type Backend, freePort, LogSink } from "@postern/testing";
 import { pino } from "pino";
 import { configSchema, type SpfConfig } from "../config";
@@ -73,11 +73,15 @@ export interface CallbackServer {
   stop(): Promise<void>;
 }
 
-/** `batched: false` plays an edge from before ReportSpfBatch (its calls answer UNIMPLEMENTED). */
-export async function startCallbackServer(options: { batched?: boolean } = {}): Promise<CallbackServer> {
+/**
+ * `batched: false` plays an edge from before ReportSpfBatch (its calls answer UNIMPLEMENTED), `streamed: false`
+ * one from before StreamSpfVerdicts.
+ */
+export async function startCallbackServer(options: { batched?: boolean; streamed?: boolean } = {}): Promise<CallbackServer> {
   const verdicts = new Map<string, SpfVerdict>();
   const waiters = new Map<string, (v: SpfVerdict) => void>();
   const ack: Ack = {};
+  const streams = new VerdictStreams();
   const record = (verdict: SpfVerdict): void => {
     verdicts.set(verdict.txnId, verdict);
     waiters.get(verdict.txnId)?.(verdict);
@@ -94,8 +98,11 @@ export async function startCallbackServer(options: { batched?: boolean } = {}): 
     reportDmarc: (_call, callback) => callback(null, ack),
     reportDmarcBatch: (_call, callback) => callback(null, ack),
     putStaple: (_call, callback) => callback(null, ack),
+    streamSpfVerdicts: (call, callback) => streams.serve(call, callback, (m) => m.verdicts.forEach(record), ack),
+    streamDmarcVerdicts: (call, callback) => streams.serve(call, callback, () => undefined, ack),
   };
   if (options.batched === false) delete (impl as Partial<EdgeCallbackServer>).reportSpfBatch;
+  if (options.batched === false || options.streamed === false) delete (impl as Partial<EdgeCallbackServer>).streamSpfVerdicts;
   const server: GrpcServerHandle = await startGrpcServer({ listen: "127.0.0.1:0", logger: pino({ level: "silent" }), services: [[EdgeCallbackService, impl]] });
   return {
     address: server.address,
@@ -111,7 +118,11 @@ export async function startCallbackServer(options: { batched?: boolean } = {}): 
         });
       });
     },
-    stop: () => server.close(),
+    stop: () => {
+      const closed = server.close();
+      streams.end();
+      return closed;
+    },
   };
 }
 

@@ -12,6 +12,8 @@ import {
   Client,
   type ClientOptions,
   type ClientUnaryCall,
+  type ClientWritableStream,
+  type handleClientStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -576,6 +578,31 @@ export const EdgeCallbackService = {
     responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
     responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
   },
+  /**
+   * Long-lived forms: a worker keeps one call open per edge and writes each
+   * batch as one message, so a batch costs an HTTP/2 DATA frame instead of a
+   * call. Each message is handled like a ReportSpfBatch / ReportDmarcBatch
+   * call; the edge answers Ack when the worker half-closes. An edge that
+   * answers UNIMPLEMENTED gets the batched calls instead (docs/adr/0006).
+   */
+  streamSpfVerdicts: {
+    path: "/postern.v1.EdgeCallback/StreamSpfVerdicts" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: SpfVerdicts): Buffer => Buffer.from(SpfVerdicts.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SpfVerdicts => SpfVerdicts.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
+  streamDmarcVerdicts: {
+    path: "/postern.v1.EdgeCallback/StreamDmarcVerdicts" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: DmarcVerdicts): Buffer => Buffer.from(DmarcVerdicts.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DmarcVerdicts => DmarcVerdicts.decode(value),
+    responseSerialize: (value: Ack): Buffer => Buffer.from(Ack.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Ack => Ack.decode(value),
+  },
 } as const;
 
 export interface EdgeCallbackServer extends UntypedServiceImplementation {
@@ -588,6 +615,15 @@ export interface EdgeCallbackServer extends UntypedServiceImplementation {
    */
   reportSpfBatch: handleUnaryCall<SpfVerdicts, Ack>;
   reportDmarcBatch: handleUnaryCall<DmarcVerdicts, Ack>;
+  /**
+   * Long-lived forms: a worker keeps one call open per edge and writes each
+   * batch as one message, so a batch costs an HTTP/2 DATA frame instead of a
+   * call. Each message is handled like a ReportSpfBatch / ReportDmarcBatch
+   * call; the edge answers Ack when the worker half-closes. An edge that
+   * answers UNIMPLEMENTED gets the batched calls instead (docs/adr/0006).
+   */
+  streamSpfVerdicts: handleClientStreamingCall<SpfVerdicts, Ack>;
+  streamDmarcVerdicts: handleClientStreamingCall<DmarcVerdicts, Ack>;
 }
 
 export interface EdgeCallbackClient extends Client {
@@ -658,6 +694,43 @@ export interface EdgeCallbackClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Ack) => void,
   ): ClientUnaryCall;
+  /**
+   * Long-lived forms: a worker keeps one call open per edge and writes each
+   * batch as one message, so a batch costs an HTTP/2 DATA frame instead of a
+   * call. Each message is handled like a ReportSpfBatch / ReportDmarcBatch
+   * call; the edge answers Ack when the worker half-closes. An edge that
+   * answers UNIMPLEMENTED gets the batched calls instead (docs/adr/0006).
+   */
+  streamSpfVerdicts(callback: (error: ServiceError | null, response: Ack) => void): ClientWritableStream<SpfVerdicts>;
+  streamSpfVerdicts(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientWritableStream<SpfVerdicts>;
+  streamSpfVerdicts(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientWritableStream<SpfVerdicts>;
+  streamSpfVerdicts(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientWritableStream<SpfVerdicts>;
+  streamDmarcVerdicts(
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientWritableStream<DmarcVerdicts>;
+  streamDmarcVerdicts(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientWritableStream<DmarcVerdicts>;
+  streamDmarcVerdicts(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientWritableStream<DmarcVerdicts>;
+  streamDmarcVerdicts(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Ack) => void,
+  ): ClientWritableStream<DmarcVerdicts>;
 }
 
 export const EdgeCallbackClient = makeGenericClientConstructor(
