@@ -33,8 +33,13 @@ if (process.env.BENCH_ALLOC_PROFILE) {
     (await import("node:fs")).writeFileSync(process.env.BENCH_ALLOC_PROFILE, JSON.stringify(profile));
   });
 }
+// "cpu-usage": the worker's process.cpuUsage(), for the bench's CPU per check.
+process.on("message", (m) => {
+  if (m === "cpu-usage") process.send({ "cpu-usage": process.cpuUsage() });
+});
 if (trace) {
   process.on("message", (m) => {
+    if (m !== "trace-reset" && m !== "trace-dump") return;
     if (m === "trace-reset") trace.reset();
     process.send({ [m]: m === "trace-dump" ? trace.dump() : true });
   });
@@ -54,7 +59,11 @@ const spf = await runService({
   config: {
     log: { level: "warn" },
     nats: { servers: [process.argv[2]], jetstream: { mail: memory, events: memory, spool: memory, kv: memory } },
-    spf: { grpc: { listen: "127.0.0.1:0" }, receiver: "bench.test" },
+    spf: {
+      grpc: { listen: "127.0.0.1:0" },
+      receiver: "bench.test",
+      ...(process.env.BENCH_CALLBACK_MODE ? { callback: { mode: process.env.BENCH_CALLBACK_MODE } } : {}),
+    },
   },
   env: {},
   installSignalHandlers: false,

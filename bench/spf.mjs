@@ -16,7 +16,10 @@
 // bench/spf-trace.mjs), BENCH_WORKER_FLAGS (node flags for the spf worker, e.g. --trace-gc)
 // and BENCH_WORKER_OUT (a file for the worker's stdout),
 // BENCH_PACED_ONLY=1 (only the paced row, after the warm-up: for back-to-back A/B runs; the
-// worker also takes BENCH_REPORTER_FLUSH=immediate and BENCH_REPORTER_MAX_CALLS=n, see it).
+// worker also takes BENCH_REPORTER_FLUSH=immediate and BENCH_REPORTER_MAX_CALLS=n, see it),
+// BENCH_CALLBACK_MODE=stream|batch (the worker's callback.mode: verdicts on one long-lived
+// StreamSpfVerdicts call, or a ReportSpfBatch call per batch; default the service's, stream).
+// Each round-trip row also gives the CPU per check of this process (the edge's side) and the worker.
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { Writable } from "node:stream";
@@ -106,7 +109,7 @@ class Discard extends Writable {
 
 async function roundTrip() {
   const { startNats } = require("@postern/testing");
-  const { startGrpcServer } = require("@postern/service-kit");
+  const { startGrpcServer, VerdictStreams } = require("@postern/service-kit");
   const { codecs, connectBus, natsConfigSchema, subjects } = require("@postern/bus");
   const { EdgeCallbackService, SpfCheckRequest } = require("@postern/proto");
   const { pino } = require("pino");
@@ -135,7 +138,20 @@ async function roundTrip() {
     reportDmarc: (_call, callback) => callback(null, {}),
     reportDmarcBatch: (_call, callback) => callback(null, {}),
     putStaple: (_call, callback) => callback(null, {}),
+    streamSpfVerdicts(call, callback) {
+      verdictStreams.serve(
+        call,
+        callback,
+        (m) => {
+          trace?.received(m.verdicts);
+          m.verdicts.forEach(settle);
+        },
+        {},
+      );
+    },
+    streamDmarcVerdicts: (call, callback) => verdictStreams.serve(call, callback, () => undefined, {}),
   };
+  const verdictStreams = new VerdictStreams();
   const server = await startGrpcServer({ listen: "127.0.0.1:0", logger, services: [[EdgeCallbackService, edgeCallback]] });
   const bus = await connectBus(natsConfigSchema.parse({ servers: [nats.url] }), { name: "bench-edge", logger });
   const trace = TRACE ? traceEdge(bus) : undefined;
@@ -178,6 +194,8 @@ async function roundTrip() {
       await worker.ask("trace-reset");
     }
     const latencies = [];
+    const cpuBench = process.cpuUsage();
+    const cpuWorker = (await worker.ask("cpu-usage"))["cpu-usage"];
     const end = performance.now() + ms;
     const pause = () => -Math.log(1 - Math.random()) * meanPauseMs;
     const client = async () => {
@@ -192,10 +210,16 @@ async function roundTrip() {
     const start = performance.now();
     await Promise.all(Array.from({ length: clients }, client));
     const seconds = (performance.now() - start) / 1000;
+    const benchCpu = process.cpuUsage(cpuBench);
+    const workerNow = (await worker.ask("cpu-usage"))["cpu-usage"];
+    const cpuPerCheck = {
+      bench: (benchCpu.user + benchCpu.system) / latencies.length,
+      worker: (workerNow.user - cpuWorker.user + workerNow.system - cpuWorker.system) / latencies.length,
+    };
     latencies.sort((a, b) => a - b);
     const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
     if (trace && label) printBreakdown(label, trace.snapshot(), (await worker.ask("trace-dump"))["trace-dump"]);
-    return { n: latencies.length, lost: takeLost(), perSecond: latencies.length / seconds, p50: at(0.5), p99: at(0.99), max: latencies.at(-1) };
+    return { n: latencies.length, lost: takeLost(), perSecond: latencies.length / seconds, p50: at(0.5), p99: at(0.99), max: latencies.at(-1), cpuPerCheck };
   };
 
   try {
@@ -210,7 +234,9 @@ async function roundTrip() {
     return { saturated, paced, single, replyErrors: await worker.stop(), nats: nats.version };
   } finally {
     await bus.drain();
-    await server.close();
+    const closed = server.close();
+    verdictStreams.end();
+    await closed;
     await worker.stop();
     await nats.stop();
   }
@@ -259,7 +285,8 @@ async function startWorker(natsUrl) {
   };
 }
 
-const line = (label, r) => `  ${label.padEnd(44)} ${fmt(r.n).padStart(7)} checks ${fmt(r.perSecond).padStart(7)}/s   p50 ${fmt(r.p50, 2)} ms   p99 ${fmt(r.p99, 2)} ms   max ${fmt(r.max, 2)} ms${r.lost > 0 ? `   LOST ${r.lost}` : ""}`;
+const line = (label, r) =>
+  `  ${label.padEnd(44)} ${fmt(r.n).padStart(7)} checks ${fmt(r.perSecond).padStart(7)}/s   p50 ${fmt(r.p50, 2)} ms   p99 ${fmt(r.p99, 2)} ms   max ${fmt(r.max, 2)} ms   CPU/check bench ${fmt(r.cpuPerCheck.bench)} µs, worker ${fmt(r.cpuPerCheck.worker)} µs${r.lost > 0 ? `   LOST ${r.lost}` : ""}`;
 
 function printLibraries(libs) {
   const ma = Math.max(libs.rates.mailauth, libs.rates["mailauth strict"]);
@@ -273,7 +300,7 @@ function printLibraries(libs) {
 }
 
 function printRoundTrip(rt) {
-  console.log(`\nRound trip edge -> NATS -> spf -> gRPC EdgeCallback (batched), spf service in its own process, ${rt.nats}`);
+  console.log(`\nRound trip edge -> NATS -> spf -> gRPC EdgeCallback (callback.mode ${process.env.BENCH_CALLBACK_MODE ?? "default"}), spf service in its own process, ${rt.nats}`);
   console.log(line(`${IN_FLIGHT} clients, Poisson, ${fmt((IN_FLIGHT * 1000) / PACED_MEAN_PAUSE_MS)}/s offered`, rt.paced));
   if (rt.saturated) console.log(line(`${IN_FLIGHT} checks always in flight (saturated)`, rt.saturated));
   if (rt.single) console.log(line("1 check at a time", rt.single));
