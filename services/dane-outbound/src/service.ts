@@ -126,7 +126,12 @@ export async function startDaneOutbound(ctx: ServiceContext<Config>): Promise<vo
   lightRequestCancel();
   const bus = await attachBus(ctx, ctx.config.nats);
 
-  const outcomes = new OutcomesClient(cfg.delivery_events.address, clientCredentials(cfg.delivery_events.tls), clientChannelOptions(cfg.delivery_events.tls, cfg.delivery_events));
+  const outcomes = new OutcomesClient(cfg.delivery_events.address, clientCredentials(cfg.delivery_events.tls), {
+    ...clientChannelOptions(cfg.delivery_events.tls, cfg.delivery_events),
+    // channelz bookkeeping (timestamps and counters per call and message) is for a channelz
+    // service that dane-outbound does not run.
+    "grpc.enable_channelz": 0,
+  });
   ctx.shutdown.add("delivery-events client", () => outcomes.close());
   const store = new StateStore(await openKv(bus, "delivery-state"));
   const usesMx = Object.values(cfg.routes).some((r) => r === "mx");
@@ -170,6 +175,13 @@ export async function startDaneOutbound(ctx: ServiceContext<Config>): Promise<vo
   };
 
   const keepAliveMs = Math.max(1000, (cfg.ack_wait_seconds * 1000) / 3);
+  // One timer for every message in hand (not an interval per message): each gets working()
+  // at least every keepAliveMs, so a slow delivery is not redelivered meanwhile.
+  const inHand = new Set<JsMsg>();
+  const keepAlive = setInterval(() => {
+    for (const m of inHand) m.working();
+  }, keepAliveMs);
+  keepAlive.unref();
   const handle = async (m: JsMsg): Promise<void> => {
     let last = Date.now();
     const working = (): void => {
@@ -177,7 +189,7 @@ export async function startDaneOutbound(ctx: ServiceContext<Config>): Promise<vo
       last = Date.now();
       m.working();
     };
-    const timer = setInterval(() => m.working(), keepAliveMs);
+    inHand.add(m);
     try {
       let d: Disposition;
       try {
@@ -196,7 +208,7 @@ export async function startDaneOutbound(ctx: ServiceContext<Config>): Promise<vo
       log.error({ event: logEvents.handlerError, seq: m.seq, err }, "delivery failed unexpectedly; will retry");
       m.nak(deps.reportRetryMs);
     } finally {
-      clearInterval(timer);
+      inHand.delete(m);
     }
   };
 
@@ -211,6 +223,7 @@ export async function startDaneOutbound(ctx: ServiceContext<Config>): Promise<vo
     "outbound consumer",
     async () => {
       await runner.stop(SHUTDOWN_GRACE_MS);
+      clearInterval(keepAlive);
       log.info({ event: logEvents.consumerStopped, in_flight: runner.inFlight() }, "consumer stopped");
     },
     { timeoutMs: SHUTDOWN_GRACE_MS * 2 + 1000 },
