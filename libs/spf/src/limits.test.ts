@@ -164,13 +164,22 @@ describe("LimitedDns deadline", () => {
     await expect(pending).resolves.toEqual({ kind: "timeout" });
   });
 
-  it("listens to the signal once per check, and not after dispose()", async () => {
+  it("listens to a signal once, however many queries and checks use it", async () => {
     const controller = new AbortController();
-    const limited = new LimitedDns(createZoneDns({ "example.org": host("192.0.2.1") }), undefined, controller.signal);
-    await limited.address("example.org", 4);
-    await limited.address("example.org", 4);
+    const zone = createZoneDns({ "example.org": host("192.0.2.1") });
+    for (let check = 0; check < 3; check++) {
+      const limited = new LimitedDns(zone, undefined, controller.signal);
+      await limited.address("example.org", 4);
+      await limited.address("example.org", 4);
+    }
     expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
-    limited.dispose();
-    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+  });
+
+  it("a signal aborted before the query answers timeout without asking", async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const limited = new LimitedDns(createZoneDns({ "example.org": host("192.0.2.1") }), undefined, controller.signal);
+    await expect(limited.address("example.org", 4)).resolves.toEqual({ kind: "timeout" });
+    expect(limited.queries).toBe(0);
   });
 });

@@ -99,30 +99,6 @@ export class LimitedDns {
     return outcome;
   }
 
-  private aborted: Promise<TimeoutOutcome> | undefined;
-  private onAbort: (() => void) | undefined;
-
-  /**
-   * Resolves with a timeout when the signal aborts. One listener per check, made at its
-   * first query, instead of adding and removing one around every query; dispose() removes it.
-   */
-  private deadline(signal: AbortSignal): Promise<TimeoutOutcome> {
-    if (this.aborted === undefined) {
-      if (signal.aborted) return (this.aborted = Promise.resolve(TIMEOUT));
-      this.aborted = new Promise((resolve) => {
-        this.onAbort = () => resolve(TIMEOUT);
-        signal.addEventListener("abort", this.onAbort, { once: true });
-      });
-    }
-    return this.aborted;
-  }
-
-  /** The check is over: stop listening to its signal (a long-lived signal would otherwise collect a listener per check). */
-  dispose(): void {
-    if (this.onAbort !== undefined) this.signal?.removeEventListener("abort", this.onAbort);
-    this.onAbort = undefined;
-  }
-
   private async run<T extends readonly unknown[]>(
     name: string,
     type: SpfQueryType,
@@ -134,7 +110,7 @@ export class LimitedDns {
     if (this.queries > this.limits.queries) {
       return { kind: "limit", error: new SpfLimitError(spfLimitKinds.queries, this.limits.queries, `too many DNS queries at ${type} ${name}`) };
     }
-    let outcome = this.signal === undefined ? await query(name) : await Promise.race([query(name), this.deadline(this.signal)]);
+    let outcome = this.signal === undefined ? await query(name) : await raceAbort(query(name), this.signal);
     if (outcome.kind === "answer" && outcome.records.length === 0) outcome = { kind: "nodata" };
     if (this.signal?.aborted) return { kind: "timeout" };
     if ((outcome.kind === "nxdomain" || outcome.kind === "nodata") && options?.countVoid === true) {
@@ -145,4 +121,50 @@ export class LimitedDns {
     }
     return outcome;
   }
+}
+
+/**
+ * Who waits on each signal: one "abort" listener per signal for its whole life (a service
+ * shares one signal among the checks of a time slice; a caller may pass a long-lived one),
+ * and a Set entry per query in flight, instead of adding and removing an EventTarget
+ * listener around every query (each of those cost more than the cached query itself).
+ */
+const waiters = new WeakMap<AbortSignal, Set<() => void>>();
+
+function onAbort(signal: AbortSignal, wake: () => void): () => void {
+  let set = waiters.get(signal);
+  if (set === undefined) {
+    const created = new Set<() => void>();
+    signal.addEventListener(
+      "abort",
+      () => {
+        for (const w of created) w();
+        created.clear();
+      },
+      { once: true },
+    );
+    waiters.set(signal, created);
+    set = created;
+  }
+  const own = set;
+  own.add(wake);
+  return () => own.delete(wake);
+}
+
+/** The query's outcome, or a timeout as soon as the check's deadline passes (the query is not awaited further). */
+function raceAbort<T>(pending: Promise<DnsOutcome<T>>, signal: AbortSignal): Promise<DnsOutcome<T> | TimeoutOutcome> {
+  if (signal.aborted) return Promise.resolve(TIMEOUT);
+  return new Promise((resolve, reject) => {
+    const off = onAbort(signal, () => resolve(TIMEOUT));
+    pending.then(
+      (outcome) => {
+        off();
+        resolve(outcome);
+      },
+      (err: unknown) => {
+        off();
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
 }

@@ -234,8 +234,6 @@ export function createSpfChecker(resolver: SpfDns, options: SpfCheckerOptions = 
         }
       } catch (cause) {
         outcome = { kind: "crash", cause };
-      } finally {
-        dns.dispose();
       }
       return toVerdict(p, outcome, { guessed, explanation, dns, receiver });
     },

@@ -75,6 +75,15 @@ async function readBody(ref: BodyRef | undefined, deps: CheckDeps): Promise<Buff
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
+interface Slice {
+  endsAt: number;
+  signal: AbortSignal;
+  /** checks of the slice not finished yet */
+  running: number;
+}
+
+const deadlineReached = new Error("DMARC check deadline reached");
+
 export function createCheck(deps: CheckDeps): Check {
   const { cfg, metrics } = deps;
   // Checks that start within one slice of time (a sixteenth of the timeout, at most 10 ms)
@@ -83,22 +92,31 @@ export function createCheck(deps: CheckDeps): Check {
   // per check cost a controller, a timer and, long after every verdict, a DOMException and
   // an abort event for each message, for a bound that almost never fires. (As the spf
   // service's checker does.)
+  // The signal is aborted only if a check of the slice is still running then (aborting
+  // builds the reason and dispatches an event: not for slices whose checks all ended), and
+  // with a reason made once, not a DOMException per slice.
   const sliceMs = Math.min(10, Math.max(1, cfg.check_timeout_ms / 16));
-  let slice: { endsAt: number; signal: AbortSignal } | undefined;
-  const deadline = (): AbortSignal => {
+  let slice: Slice | undefined;
+  const enter = (): Slice => {
     const now = performance.now();
-    if (slice !== undefined && now < slice.endsAt) return slice.signal;
-    const controller = new AbortController();
-    // libdkim listens on the signal while a key query is out: one listener per such check, not a leak
-    setMaxListeners(0, controller.signal);
-    setTimeout(() => controller.abort(), sliceMs + cfg.check_timeout_ms).unref();
-    slice = { endsAt: now + sliceMs, signal: controller.signal };
-    return slice.signal;
+    if (slice === undefined || now >= slice.endsAt) {
+      const controller = new AbortController();
+      // libdkim listens on the signal while a key query is out: one listener per such check, not a leak
+      setMaxListeners(0, controller.signal);
+      const s: Slice = { endsAt: now + sliceMs, signal: controller.signal, running: 0 };
+      setTimeout(() => {
+        if (s.running > 0) controller.abort(deadlineReached);
+      }, sliceMs + cfg.check_timeout_ms).unref();
+      slice = s;
+    }
+    slice.running++;
+    return slice;
   };
   return async (request, source) => {
     const started = performance.now();
     metrics.inFlight.inc();
-    const signal = deadline();
+    const own = enter();
+    const signal = own.signal;
     try {
       const body = await readBody(request.body, deps);
       const dkim = await verifyMessage(body, {
@@ -116,6 +134,7 @@ export function createCheck(deps: CheckDeps): Check {
       metrics.checks.inc({ status: verdict.status, source });
       return { verdict, body, dkim };
     } finally {
+      own.running--;
       metrics.inFlight.dec();
       metrics.checkSeconds.observe({ source }, (performance.now() - started) / 1000);
     }
