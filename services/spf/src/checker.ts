@@ -33,6 +33,7 @@ export interface CheckerDeps {
 export type Check = (input: SpfCheckInput, source: CheckSource) => Promise<SpfVerdict>;
 
 const expired: AbortSignal = AbortSignal.abort();
+const deadlineReached = new Error("SPF check deadline reached");
 
 interface Slice {
   endsAt: number;
@@ -50,11 +51,14 @@ export function createCheck(deps: CheckerDeps): Check {
     const now = performance.now();
     if (current !== undefined && now < current.endsAt) return current;
     const slice: Slice = { endsAt: now + sliceMs, controller: new AbortController(), due: new Set() };
-    // libspf listens on the signal while a query is out: one listener per running check, not a leak
+    // libspf listens on the signal once (and counts the queries waiting on it itself)
     setMaxListeners(0, slice.controller.signal);
     // Unref'd: a check that is still waiting keeps the process up through its own DNS query.
+    // A slice whose checks all ended is not aborted: aborting builds a reason (a DOMException
+    // with its stack by default) and dispatches an event, once per slice, for nobody.
     setTimeout(() => {
-      slice.controller.abort();
+      if (slice.due.size === 0) return;
+      slice.controller.abort(deadlineReached);
       for (const onDeadline of slice.due) onDeadline();
       slice.due.clear();
     }, sliceMs + deps.timeoutMs).unref();
