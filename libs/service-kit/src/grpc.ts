@@ -48,9 +48,11 @@ export function clientCredentials(tls?: ClientTlsConfig): grpc.ChannelCredential
 
 /** Client options that go with `tls`: server_name also becomes the TLS SNI (grpc.ssl_target_name_override),
  *  which avoids Node's DEP0123 warning when dialling an IP address. With `auth` holding a token, every
- *  call carries it (authClientInterceptor). Empty without either. */
+ *  call carries it (authClientInterceptor). channelz is off. */
 export function clientChannelOptions(tls?: ClientTlsConfig, auth?: GrpcAuthConfig): Partial<grpc.ClientOptions> {
-  const options: Partial<grpc.ClientOptions> = tls?.server_name === undefined ? {} : { "grpc.ssl_target_name_override": tls.server_name };
+  // channelz (grpc-js's per-call introspection counters) costs 2-3 % of a busy service's CPU and nothing reads it
+  const options: Partial<grpc.ClientOptions> = { "grpc.enable_channelz": 0 };
+  if (tls?.server_name !== undefined) options["grpc.ssl_target_name_override"] = tls.server_name;
   const token = readAuthToken(auth);
   if (token !== undefined) options.interceptors = [authClientInterceptor(token)];
   return options;
