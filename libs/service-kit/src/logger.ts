@@ -23,9 +23,20 @@ const PEM_PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
 const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:)[^\s/@]+@/gi;
 const MAX_DEPTH = 8;
 
+// Log keys come from a small fixed vocabulary and every line walks them: remember the answer (bounded, in case
+// keys are ever data, such as header names).
+const secretKeyCache = new Map<string, boolean>();
+const SECRET_KEY_CACHE_MAX = 4096;
+
 /** Whether a key names a secret (see the module comment). */
 export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key) || CAMEL_SECRET_KEY.test(key);
+  let secret = secretKeyCache.get(key);
+  if (secret === undefined) {
+    secret = SECRET_KEY.test(key) || CAMEL_SECRET_KEY.test(key);
+    if (secretKeyCache.size >= SECRET_KEY_CACHE_MAX) secretKeyCache.clear();
+    secretKeyCache.set(key, secret);
+  }
+  return secret;
 }
 
 function redactString(value: string): string {
