@@ -43,7 +43,7 @@ export {
 export { connectBus, connectionOptions, redactUrl, type Bus } from "./connect";
 export { ensureTopology, streamPlans, type StreamPlan } from "./topology";
 export { attachBus, type BusHost } from "./attach";
-export { openSpool, openKv } from "./stores";
+export { openSpool, openKv, nativeObjectDigests } from "./stores";
 export { newEvent, publishEvent } from "./events";
 export { lightRequestCancel } from "./request-cancel";
 export {

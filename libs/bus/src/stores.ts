@@ -1,6 +1,6 @@
 import { JetStreamApiCodes, JetStreamApiError, type StreamInfo } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
-import { Objm, type ObjectStore } from "@nats-io/obj";
+import { Objm, type ObjectStore, setSha256Backend } from "@nats-io/obj";
 import { type Bus } from "./connect";
 import { TopologyError } from "./errors";
 import { bucketNames, kvBucketNames, kvStreamName, objectStoreStreamName, type KvBucketName } from "./subjects";
@@ -15,6 +15,17 @@ async function existingStream(bus: Bus, stream: string, what: string): Promise<S
     }
     throw new TopologyError(stream, `cannot open ${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
+}
+
+/**
+ * SHA-256 of object store data (every body put into or read back from the spool is hashed)
+ * with node:crypto instead of nats.js's pure-JavaScript default: for 100 KB messages that
+ * hash was a third of dane-outbound's CPU. Process-wide; call it in a service's main.ts,
+ * before any object store use. Not under jest: the native backend loads node:crypto with a
+ * dynamic import, which jest's module VM refuses.
+ */
+export function nativeObjectDigests(): void {
+  setSha256Backend("native");
 }
 
 /** Opens the object store "spool" (message bodies). It must exist (ensureTopology). */
