@@ -12,6 +12,9 @@ import { SENDER_DOMAIN } from "./dns.mjs";
  * Starts the services against a running nats-server and DNS server. `deliverTo` is the
  * smtp-sink port dane-outbound delivers to. Returns { port, services: [{ name, pids() }], stop() }.
  */
+// BENCH_CALLBACK_MODE=stream|batch: the workers' callback.mode (verdict streams or batch calls, ADR 0006).
+const callbackMode = process.env.BENCH_CALLBACK_MODE ? { callback: { mode: process.env.BENCH_CALLBACK_MODE } } : {};
+
 export async function startPostern(work, { natsUrl, natsPid, dnsServer, deliverTo, freePort, edgeWorkers = "auto", outboundConcurrency = 128 }) {
   const nats = { servers: [natsUrl] };
   const log = { level: process.env.BENCH_LOG_LEVEL ?? "info" };
@@ -36,14 +39,14 @@ export async function startPostern(work, { natsUrl, natsPid, dnsServer, deliverT
       await startService(work, "spf", "spf", {
         log,
         nats,
-        spf: { grpc: { listen: "127.0.0.1:0" }, http: { port: 0 }, dns, receiver: "edge.bench.test" },
+        spf: { grpc: { listen: "127.0.0.1:0" }, http: { port: 0 }, dns, receiver: "edge.bench.test", ...callbackMode },
       }, { readyLine: "spf ready" }),
     );
     add(
       await startService(work, "dmarc", "dmarc", {
         log,
         nats,
-        dmarc: { grpc: { listen: "127.0.0.1:0" }, http: { port: 0 }, dns, authserv_id: "edge.bench.test" },
+        dmarc: { grpc: { listen: "127.0.0.1:0" }, http: { port: 0 }, dns, authserv_id: "edge.bench.test", ...callbackMode },
       }, { readyLine: "dmarc ready" }),
     );
     add(

@@ -123,6 +123,8 @@ interface StreamState<V> {
   written: { item: V; deadlineAt: number }[];
   /** resolves when the call has ended */
   finished: Promise<void>;
+  /** armed while items are unsettled: see watch() */
+  watchdog?: NodeJS.Timeout;
 }
 
 const STREAM_BACKOFF_MIN_MS = 100;
@@ -285,6 +287,7 @@ export class CoalescingReporter<V> {
         if (s.accepted) this.settleWritten(s, batch);
         else s.unsettled.set(batch, true);
       });
+      if (s.watchdog === undefined) this.watch(s);
       if (!ok) {
         s.blocked = true;
         s.call.once("drain", () => {
@@ -295,7 +298,32 @@ export class CoalescingReporter<V> {
     }
   }
 
+  /**
+   * A stream has no deadline. A peer that never takes it (a connection that never completes
+   * its HTTP/2 handshake) or stops reading (a hung edge, a half-open connection) would hold the
+   * unsettled items, and the callers waiting on them, for good: once one of them has run out of
+   * budget unsettled, the stream is given up (the call ends CANCELLED, its items are rejected,
+   * and later ones go by calls with deadlines until it reopens).
+   */
+  private watch(s: StreamState<V>): void {
+    let earliest = Infinity;
+    for (const batch of s.unsettled.keys()) for (const p of batch) earliest = Math.min(earliest, p.deadlineAt);
+    if (earliest === Infinity || s.ended) {
+      s.watchdog = undefined;
+      return;
+    }
+    const now = this.now();
+    if (earliest <= now) {
+      s.watchdog = undefined;
+      s.call.cancel();
+      return;
+    }
+    s.watchdog = setTimeout(() => this.watch(s), earliest - now);
+    s.watchdog.unref();
+  }
+
   private streamEnded(address: string, route: Route<V>, s: StreamState<V>, err: grpc.ServiceError | null): void {
+    clearTimeout(s.watchdog);
     if (route.stream === s) route.stream = undefined;
     const unsettled = [...s.unsettled.keys()].flat();
     s.unsettled.clear();

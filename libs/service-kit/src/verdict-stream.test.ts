@@ -4,6 +4,7 @@
  * server goes away, batch (then unary) calls for a server without the stream method, and the
  * server's token interceptor refusing a stream without the token.
  */
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { CoalescingReporter, type CoalescingReporterOptions, verdictReplier, VerdictStreams } from "./coalescing-reporter";
 import { authClientInterceptor, type GrpcServerHandle, startGrpcServer, unaryCall } from "./grpc";
@@ -178,6 +179,26 @@ describe("CoalescingReporter, stream mode", () => {
     await until("all verdicts", () => peer.received.length === 3_000);
     expect(peer.received).toEqual(range(0, 3_000));
     expect(peer.by).toMatchObject({ streams: 1, messages: 3_000 });
+  }, 60_000);
+
+  test("a stream to a peer that stopped reading is given up once its items run out of budget: they fail, nothing hangs", async () => {
+    // accepts the connection and never reads it: the HTTP/2 session never starts, writes pile up
+    const sockets: Socket[] = [];
+    const mute = createServer((socket) => {
+      socket.pause();
+      sockets.push(socket);
+    });
+    await new Promise<void>((resolve) => mute.listen(0, "127.0.0.1", resolve));
+    const address = `127.0.0.1:${(mute.address() as AddressInfo).port}`;
+    try {
+      const { reporter } = reporterFor(address, { maxBatch: 1 });
+      const outcomes = await Promise.all(range(0, 200).map((n) => settled(reporter.report(address, n, 1_000))));
+      expect(outcomes.filter((o) => o === "ok")).toEqual([]);
+      expect(reporter.openStreams).toBe(0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      mute.close();
+    }
   }, 60_000);
 
   test("after the server restarts the reporter opens a new stream and later verdicts arrive", async () => {
