@@ -47,7 +47,8 @@ export function startConsumer(deps: ConsumerDeps): Consumer {
     logger.debug({ event: logEvents.requestDropped, reason, err }, "spf.check request dropped");
   };
 
-  // Verdicts for the same edge share calls under load (docs/adr/0006).
+  // Verdicts for the same edge share one long-lived StreamSpfVerdicts call (callback.mode stream), or
+  // batched calls under load (mode batch, or an edge without the stream) (docs/adr/0006).
   const reply = verdictReplier<SpfVerdict>({
     sendBatch: (address, verdicts, deadlineMs) => {
       const client = deps.callbacks.get(address);
