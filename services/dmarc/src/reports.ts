@@ -156,7 +156,8 @@ export class AggregateRecorder {
     entry.end = at;
     const row = aggregateRow(v, facts);
     entry.evaluations++;
-    const key = JSON.stringify({ ...row, count: 0 });
+    // a fresh row counts 1, so the row itself is its key (no copy with the count taken out)
+    const key = JSON.stringify(row);
     const prev = entry.rows.get(key);
     if (prev === undefined) {
       entry.rows.set(key, row);
