@@ -334,6 +334,10 @@ export class CoalescingReporter<V> {
       // an edge without the stream methods handled none of it: the same items go by calls
       route.noStream = true;
       route.queue.unshift(...unsettled);
+    } else if (err === null) {
+      // the peer ended the call itself with OK (an edge shutting down answers its open streams): it handled what it
+      // read before; what may not have reached it goes again by calls (a repeat of a verdict it had is dropped there)
+      route.queue.unshift(...unsettled);
     } else {
       const cause = err ?? new ReportStreamEndedError();
       for (const p of unsettled) p.reject(cause);

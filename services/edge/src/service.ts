@@ -1,4 +1,4 @@
-import { attachBus, newEvent, openKv, openSpool, publishEvent } from "@postern/bus";
+import { attachBus, lightRequestCancel, newEvent, openKv, openSpool, publishEvent } from "@postern/bus";
 import { createRedisLookup, domainList, hostList, hostlistLogEvents, type RedisLookup } from "@postern/hostlist";
 import { EdgeCallbackService } from "@postern/proto";
 import { type ServiceContext, startGrpcServer, VerdictStreams } from "@postern/service-kit";
@@ -74,6 +74,8 @@ export async function startEdge(ctx: ServiceContext<EdgeConfig>, options: StartE
   const cfg = config.edge;
   const metrics = createEdgeMetrics(ctx.metrics);
 
+  // Every stored message (its MAIL record's PubAck) is a NATS request: without this each one leaves an unused Error behind.
+  lightRequestCancel();
   const bus = await attachBus(ctx, config.nats);
   const spool = await openSpool(bus);
 
