@@ -82,13 +82,21 @@ describe("dmarc service on a real nats-server", () => {
   });
 
   it("records aggregate rows; the report job builds RFC 9990 XML that validates and queues it to rua=", async () => {
-    // rows reach the stream at the recorder's next flush (reports.flush_ms)
+    // Rows reach the stream at the recorder's flushes (reports.flush_ms = 20): wait until the
+    // stream has reject.test rows and then no new message for ten flush periods, so that the
+    // purge below cannot race a late flush.
     const subject = `${AGGREGATE_SUBJECT_PREFIX}.${Buffer.from("reject.test").toString("hex")}`;
-    const published = async (): Promise<boolean> =>
-      (await bus.jsm.streams.getMessage(AGGREGATE_STREAM, { last_by_subj: subject }).catch(() => null)) !== null &&
-      (await counterValue(dmarc.ctx, "postern_dmarc_reports_total", { kind: "aggregate_row", outcome: "ok" })) > 0;
+    const published = async (): Promise<boolean> => (await bus.jsm.streams.getMessage(AGGREGATE_STREAM, { last_by_subj: subject }).catch(() => null)) !== null;
     for (let i = 0; i < 250 && !(await published()); i++) await new Promise((r) => setTimeout(r, 20));
     expect(await published()).toBe(true);
+    let last = -1;
+    for (let i = 0; i < 100; i++) {
+      const seq = (await bus.jsm.streams.info(AGGREGATE_STREAM)).state.last_seq;
+      if (seq === last) break;
+      last = seq;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(await counterValue(dmarc.ctx, "postern_dmarc_reports_total", { kind: "aggregate_row", outcome: "ok" })).toBeGreaterThan(0);
     const out = await runAggregateReports({ bus, dns: createDmarcZone(zone), mode: "rfc9989", receiver: "mx.receiver.test", orgName: "Receiver", email: "dmarc@receiver.test" });
     const report = out.find((o) => o.domain === "reject.test");
     expect(report).toBeDefined();
