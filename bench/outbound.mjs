@@ -20,13 +20,15 @@
 // flight per instance, default 128), BENCH_INSTANCES (dane-outbound processes sharing the
 // consumer and the connection budget, default 2: one per core, as Postfix runs one smtp
 // process per connection), BENCH_KEEP=1 (keep the work dir with logs).
-import { execFileSync, spawn } from "node:child_process";
-import { appendFileSync, chmodSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { appendFileSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { postfixToolsMissing, referencePostfixUnavailable, runSource, sleep, startReferencePostfix, startSink, tools } from "./edge/postfix.mjs";
+import { cpuSeconds, startService as startServiceProcess, waitFor } from "./pipeline/procs.mjs";
+
+const startService = (work, name, service, config, readyLine) => startServiceProcess(work, name, service, config, { readyLine });
 
 const require = createRequire(new URL("../services/dane-outbound/package.json", import.meta.url));
 const { freePort, startNats } = require("@postern/testing");
@@ -44,49 +46,6 @@ const GOAL = 1;
 
 const fmt = (n, digits = 0) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const launcher = fileURLToPath(new URL("./outbound/dane-outbound-service.cjs", import.meta.url));
-
-async function waitFor(what, cond, timeoutMs = 600_000) {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-/** A service as its own process (bench/outbound/dane-outbound-service.cjs), stopped by closing its stdin. */
-async function startService(work, name, service, config, readyLine) {
-  const file = join(work, `${name}.json`);
-  writeFileSync(file, JSON.stringify(config));
-  const logFile = join(work, `${name}.log`);
-  const log = openSync(logFile, "a");
-  const profile = process.env.BENCH_PROFILE === "1" ? ["--cpu-prof", `--cpu-prof-dir=${join(work, `${name}-profiles`)}`] : [];
-  const child = spawn(process.execPath, ["--conditions=@postern/source", ...profile, launcher, service], { env: { ...process.env, POSTERN_CONFIG: file }, stdio: ["pipe", log, log] });
-  const exited = new Promise((r) => child.once("exit", r));
-  let dead = false;
-  void exited.then(() => (dead = true));
-  await waitFor(`${name} to start (${logFile})`, () => {
-    if (dead) throw new Error(`${name} exited at start; see ${logFile}`);
-    return existsSync(logFile) && readFileSync(logFile, "utf8").includes(readyLine);
-  }, 120_000);
-  return {
-    pid: child.pid,
-    async stop() {
-      child.stdin.end();
-      await exited;
-    },
-  };
-}
-
-/** CPU seconds (user+system) a process has used so far, from /proc (Linux), 0 elsewhere. */
-function cpuSeconds(pid) {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 /** The reference Postfix turned into a relay to the sink; deliveries held until release(). */
 async function startRelayPostfix(dir, sinkPort) {
@@ -231,7 +190,7 @@ async function main() {
       await waitFor("dane-outbound to complete the run", () => completed >= target);
       const seconds = (performance.now() - t0) / 1000;
       if (process.env.BENCH_CPU === "1") {
-        const now = { outbound: outbounds.reduce((a, o) => a + cpuSeconds(o.pid), 0), events: cpuSeconds(events.pid), nats: cpuSeconds(natsPid), bench: process.cpuUsage().user / 1e6 };
+        const now = { outbound: cpuSeconds(outbounds.map((o) => o.pid)), events: cpuSeconds([events.pid]), nats: cpuSeconds([natsPid]), bench: process.cpuUsage().user / 1e6 };
         console.log(`  cpu s: ${Object.entries(now).map(([k, v]) => `${k} ${(v - (cpu[k] ?? 0)).toFixed(2)}`).join(", ")}`);
         Object.assign(cpu, now);
       }
