@@ -20,6 +20,8 @@ import { deadLetterStream, dlqSubjects, replayStream } from "./names";
 export const nanos = (ms: number): number => ms * 1_000_000;
 /** JetStream's "stream name already in use with a different configuration". */
 const STREAM_NAME_IN_USE = 10058;
+/** "subjects overlap with an existing stream": what nats-server 2.9 answers the loser of two creates of one stream. */
+const STREAM_SUBJECT_OVERLAP = 10065;
 const DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
 
 export function isApiError(err: unknown, code: number): boolean {
@@ -45,13 +47,16 @@ const MANAGED_STREAM_FIELDS = ["subjects", "num_replicas", "max_age", "max_bytes
 /** Creates EVENTS_DLQ and EVENTS_REPLAY, or updates their limits. Safe from several instances at once. */
 export async function ensureDeadLetterStreams(bus: Bus, config: NatsStreamConfig): Promise<void> {
   for (const want of deadLetterStreamConfigs(config)) {
+    let info;
     try {
       await bus.jsm.streams.add(want);
       continue;
     } catch (err) {
-      if (!isApiError(err, STREAM_NAME_IN_USE)) throw err;
+      if (!isApiError(err, STREAM_NAME_IN_USE) && !isApiError(err, STREAM_SUBJECT_OVERLAP)) throw err;
+      // another instance created it at the same moment; an overlap with some other stream stays an error
+      info = await bus.jsm.streams.info(want.name).catch(() => undefined);
+      if (info === undefined) throw err;
     }
-    const info = await bus.jsm.streams.info(want.name);
     if (info.config.storage !== want.storage || info.config.retention !== want.retention) {
       throw new Error(`stream ${want.name} exists with storage ${info.config.storage} and retention ${info.config.retention}; delivery-events wants ${want.storage} and ${want.retention}`);
     }
