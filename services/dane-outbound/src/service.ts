@@ -126,12 +126,7 @@ export async function startDaneOutbound(ctx: ServiceContext<Config>): Promise<vo
   lightRequestCancel();
   const bus = await attachBus(ctx, ctx.config.nats);
 
-  const outcomes = new OutcomesClient(cfg.delivery_events.address, clientCredentials(cfg.delivery_events.tls), {
-    ...clientChannelOptions(cfg.delivery_events.tls, cfg.delivery_events),
-    // channelz bookkeeping (timestamps and counters per call and message) is for a channelz
-    // service that dane-outbound does not run.
-    "grpc.enable_channelz": 0,
-  });
+  const outcomes = new OutcomesClient(cfg.delivery_events.address, clientCredentials(cfg.delivery_events.tls), clientChannelOptions(cfg.delivery_events.tls, cfg.delivery_events));
   ctx.shutdown.add("delivery-events client", () => outcomes.close());
   const store = new StateStore(await openKv(bus, "delivery-state"));
   const usesMx = Object.values(cfg.routes).some((r) => r === "mx");

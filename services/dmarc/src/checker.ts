@@ -5,11 +5,11 @@
  * libraries map every DNS and input condition to a verdict already; what can
  * still fail here is reading the body, which `refusal` turns into temperror.
  */
-import { setMaxListeners } from "node:events";
 import { type ObjectStore } from "@postern/bus";
 import { type DkimDns, type DkimResult, verifyMessage } from "@postern/dkim";
 import { type DkimResultInput, type DmarcDns, type DmarcVerdict as LibVerdict, evaluateDmarc, type SpfResultInput } from "@postern/libdmarc";
 import { type BodyRef, type DmarcCheckRequest, DmarcStatus, DmarcVerdict, SpfResult, type SpfVerdict } from "@postern/proto";
+import { SharedDeadlines } from "@postern/service-kit";
 import { type DmarcSection } from "./config";
 import { type CheckSource, type DmarcMetrics } from "./diagnostics";
 
@@ -75,48 +75,18 @@ async function readBody(ref: BodyRef | undefined, deps: CheckDeps): Promise<Buff
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
-interface Slice {
-  endsAt: number;
-  signal: AbortSignal;
-  /** checks of the slice not finished yet */
-  running: number;
-}
-
 const deadlineReached = new Error("DMARC check deadline reached");
 
 export function createCheck(deps: CheckDeps): Check {
   const { cfg, metrics } = deps;
-  // Checks that start within one slice of time (a sixteenth of the timeout, at most 10 ms)
-  // share one deadline signal and timer, due check_timeout_ms after the slice ends: each
-  // check gets between check_timeout_ms and that plus the slice. An AbortSignal.timeout
-  // per check cost a controller, a timer and, long after every verdict, a DOMException and
-  // an abort event for each message, for a bound that almost never fires. (As the spf
-  // service's checker does.)
-  // The signal is aborted only if a check of the slice is still running then (aborting
-  // builds the reason and dispatches an event: not for slices whose checks all ended), and
-  // with a reason made once, not a DOMException per slice.
-  const sliceMs = Math.min(10, Math.max(1, cfg.check_timeout_ms / 16));
-  let slice: Slice | undefined;
-  const enter = (): Slice => {
-    const now = performance.now();
-    if (slice === undefined || now >= slice.endsAt) {
-      const controller = new AbortController();
-      // libdkim listens on the signal while a key query is out: one listener per such check, not a leak
-      setMaxListeners(0, controller.signal);
-      const s: Slice = { endsAt: now + sliceMs, signal: controller.signal, running: 0 };
-      setTimeout(() => {
-        if (s.running > 0) controller.abort(deadlineReached);
-      }, sliceMs + cfg.check_timeout_ms).unref();
-      slice = s;
-    }
-    slice.running++;
-    return slice;
-  };
+  // one deadline signal and timer per slice of time, not per check (SharedDeadlines); libdkim listens on the
+  // signal while a key query is out
+  const deadlines = new SharedDeadlines(cfg.check_timeout_ms, deadlineReached);
   return async (request, source) => {
     const started = performance.now();
     metrics.inFlight.inc();
-    const own = enter();
-    const signal = own.signal;
+    const deadline = deadlines.enter();
+    const signal = deadline.signal;
     try {
       const body = await readBody(request.body, deps);
       const dkim = await verifyMessage(body, {
@@ -134,7 +104,7 @@ export function createCheck(deps: CheckDeps): Check {
       metrics.checks.inc({ status: verdict.status, source });
       return { verdict, body, dkim };
     } finally {
-      own.running--;
+      deadline.leave();
       metrics.inFlight.dec();
       metrics.checkSeconds.observe({ source }, (performance.now() - started) / 1000);
     }

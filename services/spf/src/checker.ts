@@ -9,15 +9,10 @@
  * verdict libspf gives for the same input once the deadline has passed
  * (temperror, "DNS timeout"), and the late check ends on its own.
  *
- * Deadlines are shared: the checks that start within one slice of time (a
- * sixteenth of the timeout, at most 10 ms) share one AbortSignal and one timer,
- * due timeoutMs after the slice ends, so each check gets between timeoutMs and
- * timeoutMs + the slice. Why: an AbortController and a timer per check were a
- * tenth of the worker's allocations under bench:spf (every allocation brings
- * the next scavenge, and the pauses were in the round trip's p99), for a bound
- * that almost never fires.
+ * Deadlines are shared per slice of time (SharedDeadlines, service-kit): a check gets
+ * between timeoutMs and timeoutMs + the slice.
  */
-import { setMaxListeners } from "node:events";
+import { SharedDeadlines } from "@postern/service-kit";
 import { createSpfChecker, type SpfCheckInput, type SpfDns, type SpfVerdict } from "@postern/libspf";
 import { type CheckSource, type SpfMetrics } from "./diagnostics";
 
@@ -35,46 +30,17 @@ export type Check = (input: SpfCheckInput, source: CheckSource) => Promise<SpfVe
 const expired: AbortSignal = AbortSignal.abort();
 const deadlineReached = new Error("SPF check deadline reached");
 
-interface Slice {
-  endsAt: number;
-  controller: AbortController;
-  /** what each running check of the slice does at the deadline */
-  due: Set<() => void>;
-}
-
 export function createCheck(deps: CheckerDeps): Check {
   const checker = createSpfChecker(deps.dns, { receiver: deps.receiver, guessRecord: deps.guessRecord });
-  const sliceMs = Math.min(10, Math.max(1, deps.timeoutMs / 16));
-  let current: Slice | undefined;
-
-  const sliceNow = (): Slice => {
-    const now = performance.now();
-    if (current !== undefined && now < current.endsAt) return current;
-    const slice: Slice = { endsAt: now + sliceMs, controller: new AbortController(), due: new Set() };
-    // libspf listens on the signal once (and counts the queries waiting on it itself)
-    setMaxListeners(0, slice.controller.signal);
-    // Unref'd: a check that is still waiting keeps the process up through its own DNS query.
-    // A slice whose checks all ended is not aborted: aborting builds a reason (a DOMException
-    // with its stack by default) and dispatches an event, once per slice, for nobody.
-    setTimeout(() => {
-      if (slice.due.size === 0) return;
-      slice.controller.abort(deadlineReached);
-      for (const onDeadline of slice.due) onDeadline();
-      slice.due.clear();
-    }, sliceMs + deps.timeoutMs).unref();
-    current = slice;
-    return slice;
-  };
+  const deadlines = new SharedDeadlines(deps.timeoutMs, deadlineReached);
 
   const bounded = (input: SpfCheckInput): Promise<SpfVerdict> => {
-    const slice = sliceNow();
     return new Promise<SpfVerdict>((resolve, reject) => {
-      const onDeadline = (): void => void checker.check({ ...input, signal: expired }).then(resolve, reject);
-      slice.due.add(onDeadline);
+      const ticket = deadlines.enter(() => void checker.check({ ...input, signal: expired }).then(resolve, reject));
       checker
-        .check({ ...input, signal: slice.controller.signal })
+        .check({ ...input, signal: ticket.signal })
         .then(resolve, reject)
-        .finally(() => slice.due.delete(onDeadline));
+        .finally(() => ticket.leave());
     });
   };
 
