@@ -7,7 +7,7 @@
 //   tw  the bench's NATS connection writes it to the socket (first write at or after t0)
 //   t1  the worker decodes it (consumer's handle: codecs.spfCheck.decode)
 //   t2  the worker hands the verdict to its CoalescingReporter (report)
-//   t3  the worker starts the ReportSpfBatch / ReportSpf call carrying it
+//   t3  the worker writes it on its verdict stream, or starts the ReportSpfBatch / ReportSpf call carrying it
 //   t4  the bench's EdgeCallback handler receives it (where the bench stops the clock)
 // plus GC pauses and event-loop delay in both processes, and the batch sizes.
 // The patches wrap methods in place (prototype or shared object); they add a Map set per
@@ -66,6 +66,21 @@ export function traceWorker(require) {
   CoalescingReporter.prototype.report = function (address, item, deadlineMs) {
     if (on) t2.set(item.txnId, hrMs());
     return report.call(this, address, item, deadlineMs);
+  };
+  // stream mode: t3 is the write of the verdict's message on the open StreamSpfVerdicts call
+  const openStream = CoalescingReporter.prototype.openStream;
+  CoalescingReporter.prototype.openStream = function (...args) {
+    const s = openStream.apply(this, args);
+    const write = s.call.write.bind(s.call);
+    s.call.write = (msg, ...rest) => {
+      if (on) {
+        const now = hrMs();
+        for (const v of msg.verdicts) t3.set(v.txnId, now);
+        batches.push(msg.verdicts.length);
+      }
+      return write(msg, ...rest);
+    };
+    return s;
   };
   const batch = EdgeCallbackClient.prototype.reportSpfBatch;
   EdgeCallbackClient.prototype.reportSpfBatch = function (req, ...rest) {
@@ -144,7 +159,7 @@ export function traceEdge(bus) {
 }
 
 const q = (xs, p) => (xs.length === 0 ? NaN : xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]);
-const f = (n) => (Number.isNaN(n) ? "  -  " : n.toFixed(2).padStart(6));
+const f = (n) => (n === undefined || Number.isNaN(n) ? "  -  " : n.toFixed(2).padStart(6));
 
 /** Joins both sides and prints the hop breakdown: quantiles of each hop, and the mean hop mix of the slowest 1 %. */
 export function printBreakdown(label, edge, worker) {
@@ -179,6 +194,15 @@ export function printBreakdown(label, edge, worker) {
     const xs = rows.map((r) => r[h]).sort((a, b) => a - b);
     const tailMean = tail.reduce((s, r) => s + r[h], 0) / Math.max(1, tail.length);
     console.log(`    ${h.padEnd(9)} ${f(q(xs, 0.5))} ${f(q(xs, 0.9))} ${f(q(xs, 0.99))} ${f(xs.at(-1))}   ${f(tailMean)}`);
+  }
+  // Are the slowest 1% spread over the round or a few stalls? Count the 10 ms windows they started in.
+  const windows = new Set(tail.map((r) => Math.floor(r.t0 / 10)));
+  console.log(`    slowest 1% (${tail.length} checks) started in ${windows.size} distinct 10 ms windows`);
+  if (process.env.BENCH_TRACE_TAIL === "1") {
+    const start = Math.min(...rows.map((r) => r.t0));
+    for (const r of [...tail].sort((a, b) => a.t0 - b.t0)) {
+      console.log(`      t=${(r.t0 - start).toFixed(1).padStart(8)} ${hops.map((h) => `${h} ${r[h].toFixed(2)}`).join("  ")}`);
+    }
   }
   const gcIn = (gcs, r) => gcs.filter(([s, d]) => s < r.t4 && s + d > r.t0).reduce((s, [, d]) => s + d, 0);
   const tailGc = (gcs) => tail.reduce((s, r) => s + gcIn(gcs, r), 0) / Math.max(1, tail.length);

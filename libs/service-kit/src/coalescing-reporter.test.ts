@@ -1,5 +1,6 @@
+import { EventEmitter } from "node:events";
 import * as grpc from "@grpc/grpc-js";
-import { CoalescingReporter, ReportDeadlineExceededError } from "./coalescing-reporter";
+import { CoalescingReporter, ReportDeadlineExceededError, WrittenLog } from "./coalescing-reporter";
 
 /** A peer whose calls complete only when the test says so. */
 function fakePeer(options: { unimplementedBatch?: boolean; failWith?: Error; flush?: "turn" | "immediate"; maxCallsPerAddress?: number } = {}) {
@@ -110,5 +111,85 @@ describe("CoalescingReporter", () => {
     const failure = new Error("connection refused");
     const peer = fakePeer({ failWith: failure });
     await expect(peer.reporter.report("a:1", 1, 1000)).rejects.toBe(failure);
+  });
+});
+
+describe("WrittenLog", () => {
+  it.each([
+    { name: "nothing written", pushes: [], expireAt: 0, liveAt: 0, live: [] },
+    { name: "all within budget", pushes: [["a", 10], ["b", 20]], expireAt: 5, liveAt: 5, live: ["a", "b"] },
+    { name: "the oldest ran out", pushes: [["a", 10], ["b", 20]], expireAt: 10, liveAt: 10, live: ["b"] },
+    { name: "a later one ran out first (budgets differ): live() skips it", pushes: [["a", 30], ["b", 10], ["c", 40]], expireAt: 15, liveAt: 15, live: ["a", "c"] },
+    { name: "all ran out", pushes: [["a", 10], ["b", 20]], expireAt: 25, liveAt: 25, live: [] },
+  ] as { name: string; pushes: [string, number][]; expireAt: number; liveAt: number; live: string[] }[])("$name", ({ pushes, expireAt, liveAt, live }) => {
+    const log = new WrittenLog();
+    for (const [id, at] of pushes) log.push(id, at);
+    log.expire(expireAt);
+    expect(log.live(liveAt)).toEqual(live);
+  });
+
+  it("compacts as entries expire, and keeps what is live", () => {
+    const log = new WrittenLog();
+    for (let t = 0; t < 100_000; t++) {
+      log.push(`id${t}`, t + 100);
+      log.expire(t);
+    }
+    expect(log.size).toBeLessThanOrEqual(2_200);
+    expect(log.live(99_999)).toEqual(Array.from({ length: 100 }, (_, i) => `id${99_900 + i}`));
+    log.clear();
+    expect(log.size).toBe(0);
+  });
+});
+
+/** A client-streaming call that takes every write at once; fail() ends it with an error. */
+class FakeStream extends EventEmitter {
+  readonly messages: number[][] = [];
+  private done: ((err: grpc.ServiceError | null) => void) | undefined;
+  constructor(done: (err: grpc.ServiceError | null) => void) {
+    super();
+    this.done = done;
+    setImmediate(() => this.emit("metadata", new grpc.Metadata()));
+  }
+  write(message: { verdicts: number[] }, cb: (err?: unknown) => void): boolean {
+    this.messages.push(message.verdicts);
+    setImmediate(() => cb());
+    return true;
+  }
+  end(): void {}
+  cancel(): void {
+    this.fail(Object.assign(new Error("cancelled"), { code: grpc.status.CANCELLED }) as grpc.ServiceError);
+  }
+  fail(err: grpc.ServiceError): void {
+    const done = this.done;
+    this.done = undefined;
+    done?.(err);
+  }
+}
+
+describe("CoalescingReporter, stream mode", () => {
+  it("tells onLost the ids of items written within their budget when the stream fails, not of those past it", async () => {
+    const clock = { t: 0 };
+    const streams: FakeStream[] = [];
+    const lost: string[][] = [];
+    const reporter = new CoalescingReporter<number>({
+      sendBatch: () => Promise.reject(new Error("no calls expected")),
+      sendOne: () => Promise.reject(new Error("no calls expected")),
+      now: () => clock.t,
+      openStream: (_address, done) => {
+        const s = new FakeStream(done);
+        streams.push(s);
+        return s as unknown as grpc.ClientWritableStream<{ verdicts: number[] }>;
+      },
+      idOf: (n) => `txn-${n}`,
+      onLost: (_address, ids) => lost.push(ids),
+    });
+    await Promise.all([reporter.report("a:1", 1, 100), reporter.report("a:1", 2, 1_000)]);
+    clock.t = 500;
+    await reporter.report("a:1", 3, 1_000);
+    expect(streams).toHaveLength(1);
+    expect(streams[0]?.messages).toEqual([[1, 2], [3]]);
+    streams[0]?.fail(Object.assign(new Error("connection reset"), { code: grpc.status.UNAVAILABLE }) as grpc.ServiceError);
+    // 1's budget ended at 100: the edge had given up on it anyway
+    expect(lost).toEqual([["txn-2", "txn-3"]]);
   });
 });

@@ -64,8 +64,13 @@ export interface CoalescingReporterOptions<V> {
   mode?: "stream" | "batch";
   /** Opens the verdict stream to one address; `done` gets the call's status when it ends (null: OK). */
   openStream?(address: string, done: (err: grpc.ServiceError | null) => void): grpc.ClientWritableStream<{ verdicts: V[] }>;
-  /** Items written to a stream that then failed within their budget: not known delivered. */
-  onLost?(address: string, items: V[], err: unknown): void;
+  /** Items written to a stream that then failed within their budget, by idOf: not known delivered. */
+  onLost?(address: string, ids: string[], err: unknown): void;
+  /**
+   * What a written item leaves behind for onLost (default: an empty string; only the count is
+   * told). Only this id is kept for the item's budget, never the item: see WrittenLog.
+   */
+  idOf?: (item: V) => string;
   /** How long close() waits for the edges to acknowledge the end of their streams (default 1000 ms). */
   closeGraceMs?: number;
 }
@@ -119,12 +124,58 @@ interface StreamState<V> {
   ended: boolean;
   /** batches not resolved yet, each with whether its write has completed (before the peer took the stream) */
   unsettled: Map<Pending<V>[], boolean>;
-  /** items written since the peer took the stream, still within their budget (oldest first) */
-  written: { item: V; deadlineAt: number }[];
+  /** items written since the peer took the stream, still within their budget */
+  written: WrittenLog;
   /** resolves when the call has ended */
   finished: Promise<void>;
   /** armed while items are unsettled: see watch() */
   watchdog?: NodeJS.Timeout;
+}
+
+/**
+ * The ids and deadlines of items written to a stream, oldest first, kept for their budget so that
+ * a stream failing later can say which verdicts are not known delivered. Ids, not items: at
+ * bench:spf's 2,000 verdicts/s a 5 s budget kept 10,000 verdicts (with their header strings)
+ * alive; each survived a scavenge or two, and those copies made the spf worker's scavenges
+ * 5-20 ms long, the largest part of the round trip's p99 (docs/adr/0006, addendum).
+ */
+export class WrittenLog {
+  private ids: string[] = [];
+  private deadlines: number[] = [];
+  private head = 0;
+
+  push(id: string, deadlineAt: number): void {
+    this.ids.push(id);
+    this.deadlines.push(deadlineAt);
+  }
+
+  /** Forgets the oldest entries whose budget has run out (budgets differ: later ones may have run out too). */
+  expire(now: number): void {
+    while (this.head < this.deadlines.length && (this.deadlines[this.head] as number) <= now) this.head++;
+    if (this.head === this.deadlines.length) this.clear();
+    else if (this.head >= 1024 && this.head * 2 >= this.deadlines.length) {
+      this.ids = this.ids.slice(this.head);
+      this.deadlines = this.deadlines.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Ids still within their budget at `now`. */
+  live(now: number): string[] {
+    const ids: string[] = [];
+    for (let i = this.head; i < this.deadlines.length; i++) if ((this.deadlines[i] as number) > now) ids.push(this.ids[i] as string);
+    return ids;
+  }
+
+  get size(): number {
+    return this.deadlines.length - this.head;
+  }
+
+  clear(): void {
+    this.ids = [];
+    this.deadlines = [];
+    this.head = 0;
+  }
 }
 
 const STREAM_BACKOFF_MIN_MS = 100;
@@ -248,7 +299,7 @@ export class CoalescingReporter<V> {
       ending: false,
       ended: false,
       unsettled: new Map(),
-      written: [],
+      written: new WrittenLog(),
       finished,
     };
     s.call = (this.options.openStream as NonNullable<CoalescingReporterOptions<V>["openStream"]>)(address, (err) => {
@@ -268,10 +319,10 @@ export class CoalescingReporter<V> {
 
   private settleWritten(s: StreamState<V>, batch: Pending<V>[]): void {
     s.unsettled.delete(batch);
-    const now = this.now();
-    while (s.written.length > 0 && (s.written[0] as { deadlineAt: number }).deadlineAt <= now) s.written.shift();
+    s.written.expire(this.now());
+    const idOf = this.options.idOf;
     for (const p of batch) {
-      s.written.push({ item: p.item, deadlineAt: p.deadlineAt });
+      s.written.push(idOf === undefined ? "" : idOf(p.item), p.deadlineAt);
       p.resolve();
     }
   }
@@ -341,11 +392,10 @@ export class CoalescingReporter<V> {
     } else {
       const cause = err ?? new ReportStreamEndedError();
       for (const p of unsettled) p.reject(cause);
-      const now = this.now();
-      const lost = s.written.filter((w) => w.deadlineAt > now).map((w) => w.item);
+      const lost = s.written.live(this.now());
       if (lost.length > 0) this.options.onLost?.(address, lost, cause);
     }
-    s.written = [];
+    s.written.clear();
     if (!s.ending) {
       route.streamRetryAt = this.now() + route.streamBackoffMs;
       route.streamBackoffMs = Math.min(route.streamBackoffMs * 2, STREAM_BACKOFF_MAX_MS);
@@ -390,8 +440,10 @@ export interface VerdictReplyOptions<V> extends CoalescingReporterOptions<V> {
   budgetMs: number;
   /** Counts replies by outcome ("ok" | "error"). */
   replies: { inc(labels: { outcome: "ok" | "error" }): void };
-  /** Warns about a reply that did not reach the asker. */
-  onFailure(address: string, verdict: V, err: unknown): void;
+  /** The verdict's id for onFailure (its txn_id). */
+  idOf: (verdict: V) => string;
+  /** Warns about a reply that did not reach the asker (by its id: a verdict lost on a stream is known by id only). */
+  onFailure(address: string, id: string, err: unknown): void;
 }
 
 /** A verdict worker's reply function; close() ends its verdict streams (at shutdown). */
@@ -410,10 +462,10 @@ export interface VerdictReplier<V> {
 export function verdictReplier<V>(options: VerdictReplyOptions<V>): VerdictReplier<V> {
   const reporter = new CoalescingReporter<V>({
     ...options,
-    onLost: (address, items, err) => {
-      for (const verdict of items) {
+    onLost: (address, ids, err) => {
+      for (const id of ids) {
         options.replies.inc({ outcome: "error" });
-        options.onFailure(address, verdict, err);
+        options.onFailure(address, id, err);
       }
     },
   });
@@ -424,7 +476,7 @@ export function verdictReplier<V>(options: VerdictReplyOptions<V>): VerdictRepli
       options.replies.inc({ outcome: "ok" });
     } catch (err) {
       options.replies.inc({ outcome: "error" });
-      options.onFailure(address, verdict, err);
+      options.onFailure(address, options.idOf(verdict), err);
     }
   };
   return Object.assign(reply, { close: () => reporter.close() });

@@ -205,8 +205,8 @@ describe("CoalescingReporter, stream mode", () => {
     let peer = await startPeer();
     const port = peer.server.port;
     const address = peer.server.address;
-    const lost: number[] = [];
-    const { reporter, opened } = reporterFor(address, { onLost: (_a, items) => lost.push(...items) });
+    const lost: string[] = [];
+    const { reporter, opened } = reporterFor(address, { onLost: (_a, ids) => lost.push(...ids), idOf: String });
     await Promise.all(range(0, 10).map((n) => reporter.report(address, n, 10_000)));
     await until("first verdicts", () => peer.received.length === 10);
     await peer.stop();
@@ -268,7 +268,8 @@ describe("CoalescingReporter, stream mode", () => {
       ...t.options,
       budgetMs: 5_000,
       replies: { inc: ({ outcome }) => void replies[outcome]++ },
-      onFailure: (_a, _v, err) => failures.push(err),
+      idOf: String,
+      onFailure: (_a, _id, err) => failures.push(err),
     });
     await Promise.all(range(0, 3).map((n) => reply(peer.server.address, n, performance.now())));
     expect(replies).toEqual({ ok: 0, error: 3 });

@@ -57,7 +57,8 @@ export function startConsumer(deps: ConsumerDeps): Consumer {
     mode: deps.replyMode ?? "stream",
     budgetMs: deps.replyBudgetMs,
     replies: metrics.replies,
-    onFailure: (address, verdict, err) => logger.warn({ event: logEvents.replyFailed, address, txn_id: verdict.txnId, err }, "ReportDmarc failed"),
+    idOf: (verdict) => verdict.txnId,
+    onFailure: (address, txnId, err) => logger.warn({ event: logEvents.replyFailed, address, txn_id: txnId, err }, "ReportDmarc failed"),
   });
 
   const run = async (request: DmarcCheckRequest, address: string, txnId: string, receivedAt: number): Promise<void> => {

@@ -62,7 +62,8 @@ export function startConsumer(deps: ConsumerDeps): Consumer {
     mode: deps.replyMode ?? "stream",
     budgetMs: deps.replyBudgetMs,
     replies: metrics.replies,
-    onFailure: (address, verdict, err) => logger.warn({ event: logEvents.replyFailed, address, txn_id: verdict.txnId, err }, "ReportSpf failed"),
+    idOf: (verdict) => verdict.txnId,
+    onFailure: (address, txnId, err) => logger.warn({ event: logEvents.replyFailed, address, txn_id: txnId, err }, "ReportSpf failed"),
   });
 
   const verdictFor = async (request: SpfCheckRequest, txnId: string): Promise<SpfVerdict> => {
