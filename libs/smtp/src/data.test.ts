@@ -1,4 +1,5 @@
-import { DataDecoder, type DataInfo } from "./data";
+import { DataDecoder, type DataInfo, type DataWriteResult } from "./data";
+import { ReferenceDataDecoder } from "./testing/data-reference";
 import { makeSplitters } from "./testing/split";
 
 const splitters = makeSplitters([1, 2, 3, 4, 5], 7);
@@ -98,5 +99,46 @@ describe("DataDecoder", () => {
     const r = new DataDecoder(100).write(Buffer.from("DATA\r\nx\r\n.\r\n"), 6);
     expect(Buffer.concat(r.chunks).toString()).toBe("x\r\n");
     expect(r.done).toBe(true);
+  });
+});
+
+describe("DataDecoder against the byte-by-byte reference (the fast path changes nothing)", () => {
+  // a small PRNG so a failure names a seed that reproduces it
+  const rng = (seed: number) => () => {
+    seed = (seed * 1_103_515_245 + 12_345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  // octets the decoder treats specially come often; long plain runs too
+  const pieces = ["\r\n", "\r", "\n", ".", "\r\n.", "\r\n.\r", "\r\n..", "\u0000", "\u00e9", "x", "plain text ", "y".repeat(40), "z".repeat(1_100)];
+
+  const run = (decoder: { write(input: Buffer, start: number): DataWriteResult; info(): DataInfo }, reads: Buffer[]) => {
+    const out: { body: string; ends: number[]; done: boolean } = { body: "", ends: [], done: false };
+    for (const r of reads) {
+      if (out.done) break;
+      const w = decoder.write(r, 0);
+      out.body += Buffer.concat(w.chunks).toString("latin1");
+      out.ends.push(w.end);
+      out.done = w.done;
+    }
+    return { ...out, info: decoder.info() };
+  };
+
+  test.each(Array.from({ length: 400 }, (_, seed) => seed))("seed %i", (seed) => {
+    const random = rng(seed + 1);
+    let text = "";
+    const parts = 5 + Math.floor(random() * 60);
+    for (let n = 0; n < parts; n++) text += pieces[Math.floor(random() * pieces.length)];
+    // what follows the end of data (8-bit, NUL) must not count for the message
+    if (random() < 0.7) text += `\r\n.\r\nQUIT\r\n${random() < 0.5 ? "\u00e9\u0000" : ""}`;
+    const input = Buffer.from(text, "latin1");
+    const reads: Buffer[] = [];
+    for (let at = 0; at < input.length; ) {
+      const n = 1 + Math.floor(random() * (random() < 0.5 ? 8 : 2_000));
+      reads.push(input.subarray(at, at + n));
+      at += n;
+    }
+    const max = random() < 0.2 ? Math.floor(random() * input.length) : 1 << 20;
+    const lineMax = random() < 0.5 ? 998 : 30;
+    expect(run(new DataDecoder(max, lineMax), reads)).toEqual(run(new ReferenceDataDecoder(max, lineMax), reads));
   });
 });

@@ -12,7 +12,7 @@ describe("edge: durable acceptance against a real nats-server", () => {
 
   beforeAll(async () => {
     nats = await startNats();
-    edge = await startTestEdge(nats, { message_size_limit: 200_000, recipients_max: 2 });
+    edge = await startTestEdge(nats, { message_size_limit: 200_000, recipients_max: 2, spool_inline_max: 65_536 });
     reader = await MailReader.open(nats);
   });
 
@@ -50,7 +50,7 @@ describe("edge: durable acceptance against a real nats-server", () => {
     expect(codecs.event.decode(ev.data)).toMatchObject({ name: "msg:received", messageId: id, senderAddress: "a@example.org", attributes: { client_ip: "127.0.0.1", helo: "client.test" } });
   });
 
-  it("spools a body over 64 KiB in the object store", async () => {
+  it("spools a body over spool_inline_max (64 KiB here) in the object store", async () => {
     const body = `Subject: big\r\n\r\n${`${"x".repeat(98)}\r\n`.repeat(1000)}`;
     const replies = await sendPipelined(edge.port, { from: "", to: ["u1@localhost", "u2@localhost"], body });
     expect(replies[5]).toMatch(/^250 2\.0\.0 OK id=/);
@@ -65,6 +65,23 @@ describe("edge: durable acceptance against a real nats-server", () => {
     expect(sha256(blob)).toBe(record.body?.sha256);
     expect(Buffer.from(blob).toString("latin1")).not.toContain("\tfor <");
     expect(Buffer.from(blob).toString("latin1").endsWith(body)).toBe(true);
+  });
+
+  it("spools a body whose record would not fit the server's max_payload, whatever spool_inline_max says", async () => {
+    const roomy = await startTestEdge(nats, { message_size_limit: 4_000_000, spool_inline_max: 4_000_000 });
+    try {
+      const body = `Subject: bigger than max_payload\r\n\r\n${`${"z".repeat(98)}\r\n`.repeat(12_000)}`;
+      const replies = await sendPipelined(roomy.port, { from: "a@example.org", to: ["u1@localhost"], body });
+      expect(replies[4]).toMatch(/^250 2\.0\.0 OK id=/);
+      const id = idOf(replies[4]);
+      const record = await reader.record(id);
+      expect(record.body?.location).toEqual({ $case: "spoolObject", value: id });
+      const blob = await (await openSpool(reader.bus)).getBlob(id);
+      expect(blob?.length).toBe(Number(record.body?.size));
+      expect(Buffer.from(blob ?? []).toString("latin1").endsWith(body)).toBe(true);
+    } finally {
+      await roomy.stop();
+    }
   });
 
   it("carries DSN and SMTPUTF8 parameters into the record", async () => {

@@ -52,7 +52,10 @@ export function withProtocol(client: ClientInfo, smtputf8: boolean): string {
   return smtputf8 ? base.replace(/^ESMTP/, "UTF8SMTP") : base;
 }
 
-export function buildRecord(id: string, msg: InboundMessage, config: EdgeSection, now: Date): { record: MailRecord; body: Buffer } {
+/** Room left in a NATS message for the JetStream publish headers (Nats-Msg-Id, Nats-Expected-Stream). */
+const PUBLISH_HEADER_ROOM = 4_096;
+
+export function buildRecord(id: string, msg: InboundMessage, config: EdgeSection, now: Date, forceSpool = false): { record: MailRecord; body: Buffer } {
   const { mail, recipients } = msg.transaction;
   const single = recipients.length === 1 ? recipients[0]?.recipient.address : undefined;
   const received = formatReceived({
@@ -67,7 +70,7 @@ export function buildRecord(id: string, msg: InboundMessage, config: EdgeSection
   const added = (msg.headers ?? []).map((h) => `${h.replace(/[\r\n]+/g, " ")}\r\n`).join("");
   const body = Buffer.concat([Buffer.from(added + received, "utf8"), ...msg.chunks]);
   const sha256 = createHash("sha256").update(body).digest("hex");
-  const inline = body.length <= config.spool_inline_max;
+  const inline = !forceSpool && body.length <= config.spool_inline_max;
   const record = MailRecord.fromPartial({
     messageId: id,
     receivedAt: now,
@@ -100,12 +103,20 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
 
   return async (msg) => {
     const id = newMessageId();
-    const { record, body } = buildRecord(id, msg, config, new Date());
+    const now = new Date();
+    let { record, body } = buildRecord(id, msg, config, now);
+    let encoded = codecs.mail.encode(record);
+    // Many recipients can make a record with an inline body too large for the server: its body goes to the spool.
+    const maxPayload = bus.nc.info?.max_payload ?? Infinity;
+    if (record.body?.location?.$case === "inline" && encoded.length > maxPayload - PUBLISH_HEADER_ROOM) {
+      ({ record, body } = buildRecord(id, msg, config, now, true));
+      encoded = codecs.mail.encode(record);
+    }
     const spooled = record.body?.location?.$case === "spoolObject";
     try {
       if (!bus.isConnected()) throw new Error("NATS is not connected");
       if (spooled) await withTimeout(spool.putBlob({ name: id }, body), timeoutMs * 2, "spool write");
-      await bus.js.publish(subjects.mailQueued, codecs.mail.encode(record), {
+      await bus.js.publish(subjects.mailQueued, encoded, {
         msgID: id,
         expect: { streamName: streamNames.mail },
         timeout: timeoutMs,

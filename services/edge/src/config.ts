@@ -75,8 +75,12 @@ export const edgeSectionSchema = z
      * local domain
      */
     allow_untrusted_routing: z.boolean().default(false),
-    /** bodies up to this size travel inside the MAIL record; larger ones go to the spool object store */
-    spool_inline_max: z.number().int().min(0).default(65_536),
+    /**
+     * bodies up to this size travel inside the MAIL record; larger ones go to the spool object store.
+     * 256 KiB (docs/adr/0010): a spooled body costs an object-store write and a consumer per read.
+     * A record that would not fit the server's max_payload is spooled whatever its size.
+     */
+    spool_inline_max: z.number().int().min(0).default(262_144),
     /** idle time before 421 4.4.2 and close; the default of the two timeouts below (and of the PROXY-refusal session) */
     smtp_timeout_ms: z.number().int().positive().default(300_000),
     /**

@@ -177,7 +177,7 @@ describe("configSchema", () => {
       local_domains: ["localhost"],
       relay_to_domains: [],
       relay_from_hosts: ["127.0.0.1", "::1"],
-      spool_inline_max: 65_536,
+      spool_inline_max: 262_144,
       smtp_timeout_ms: 300_000,
       smtp_accept_max: 1000,
       smtp_accept_max_per_host: 0,
