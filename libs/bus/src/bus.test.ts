@@ -230,6 +230,24 @@ describe("ensureTopology from several processes at once", () => {
   });
 });
 
+describe("ensureTopology, the same configuration from eight processes at once", () => {
+  it("succeeds for all, twenty times over on a fresh server (nats-server 2.9 answers the loser 10065, not 10058)", async () => {
+    for (let round = 0; round < 20; round++) {
+      const nats = await startNats();
+      const config = configFor(nats);
+      const buses = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((i) => connectBus(config, { name: `r${round}p${i}`, logger: recordingLogger() })));
+      try {
+        await Promise.all(buses.map((b) => ensureTopology(b, config.jetstream)));
+        await expect(buses[0]!.jsm.streams.info(streamNames.mail)).resolves.toBeDefined();
+        await expect(buses[3]!.jsm.streams.info(streamNames.events)).resolves.toBeDefined();
+      } finally {
+        await Promise.all(buses.map((x) => x.drain()));
+        await nats.stop();
+      }
+    }
+  }, 120_000);
+});
+
 describe("connectBus", () => {
   it("throws ConnectError without the password when nothing listens", async () => {
     const config = natsConfigSchema.parse({ servers: "nats://alice:s3cret@127.0.0.1:1" });

@@ -41,7 +41,7 @@ export {
   type NatsStreamConfig,
 } from "./config";
 export { connectBus, connectionOptions, redactUrl, type Bus } from "./connect";
-export { ensureTopology, streamPlans, type StreamPlan } from "./topology";
+export { ensureTopology, isCreateRace, streamPlans, type StreamPlan } from "./topology";
 export { attachBus, type BusHost } from "./attach";
 export { openSpool, openKv, nativeObjectDigests } from "./stores";
 export { newEvent, publishEvent } from "./events";

@@ -16,6 +16,17 @@ import { bucketNames, kvBucketNames, kvStreamName, objectStoreStreamName, stream
 
 /** JetStream's "stream name already in use with a different configuration". */
 const STREAM_NAME_IN_USE = 10058;
+/** "subjects overlap with an existing stream": what nats-server 2.9 answers the loser of two identical creates. */
+const STREAM_SUBJECT_OVERLAP = 10065;
+
+/**
+ * The error a stream create gets when another process created the stream at the same moment:
+ * "name in use" (a differing configuration) or, from nats-server 2.9, "subjects overlap". The
+ * caller must still look the stream up: an overlap with some other stream is a real error.
+ */
+export function isCreateRace(err: unknown): boolean {
+  return isApiError(err, STREAM_NAME_IN_USE) || isApiError(err, STREAM_SUBJECT_OVERLAP);
+}
 const DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
 
 const nanos = (ms: number): number => ms * 1_000_000;
@@ -114,8 +125,8 @@ async function ensureStream(bus: Bus, plan: StreamPlan): Promise<void> {
         await bus.jsm.streams.add({ name: plan.name, ...plan.immutable, ...plan.managed });
         return;
       } catch (err) {
-        // Another process created it first, with a configuration that differs from ours.
-        if (!isApiError(err, STREAM_NAME_IN_USE)) throw err;
+        // Another process created it first.
+        if (!isCreateRace(err)) throw err;
         info = await streamInfo(bus, plan.name);
         if (info === undefined) throw err;
       }
@@ -136,7 +147,7 @@ async function ensureStore(bus: Bus, plan: StreamPlan, create: () => Promise<unk
     try {
       await create();
     } catch (err) {
-      if (!isApiError(err, STREAM_NAME_IN_USE)) throw err;
+      if (!isCreateRace(err)) throw err;
     }
     const info = await streamInfo(bus, plan.name);
     if (info === undefined) throw new Error("stream vanished after creation");

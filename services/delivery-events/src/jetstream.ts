@@ -14,14 +14,10 @@ import {
   type StreamConfig,
   StorageType,
 } from "@nats-io/jetstream";
-import type { Bus, NatsStreamConfig } from "@postern/bus";
+import { type Bus, isCreateRace, type NatsStreamConfig } from "@postern/bus";
 import { deadLetterStream, dlqSubjects, replayStream } from "./names";
 
 export const nanos = (ms: number): number => ms * 1_000_000;
-/** JetStream's "stream name already in use with a different configuration". */
-const STREAM_NAME_IN_USE = 10058;
-/** "subjects overlap with an existing stream": what nats-server 2.9 answers the loser of two creates of one stream. */
-const STREAM_SUBJECT_OVERLAP = 10065;
 const DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
 
 export function isApiError(err: unknown, code: number): boolean {
@@ -52,7 +48,7 @@ export async function ensureDeadLetterStreams(bus: Bus, config: NatsStreamConfig
       await bus.jsm.streams.add(want);
       continue;
     } catch (err) {
-      if (!isApiError(err, STREAM_NAME_IN_USE) && !isApiError(err, STREAM_SUBJECT_OVERLAP)) throw err;
+      if (!isCreateRace(err)) throw err;
       // another instance created it at the same moment; an overlap with some other stream stays an error
       info = await bus.jsm.streams.info(want.name).catch(() => undefined);
       if (info === undefined) throw err;
