@@ -1,5 +1,5 @@
 import { DmarcStatus, DmarcVerdict } from "@postern/proto";
-import { dmarcDecision, dmarcGateSchema } from "./dmarc-gate";
+import { dmarcDecision, dmarcGateSchema, dmarcPayload } from "./dmarc-gate";
 
 const config = dmarcGateSchema.parse({ enable: true, mailing_lists: ["list@lists.test"] });
 const v = (status: DmarcStatus, domainPolicy = "", usedDomain = "example.com"): DmarcVerdict =>
@@ -29,4 +29,22 @@ test("temperror_action accept and reject_action quarantine", () => {
 test("a p=reject domain writing to a mailing list is refused even when DMARC passes (Exim's example)", () => {
   const d = dmarcDecision(v(DmarcStatus.DMARC_STATUS_ACCEPT, "reject"), ["LIST@lists.test"], config);
   expect(d.reply?.lines.join(" ")).toBe("Messages from example.com break mailing lists");
+});
+
+describe("dmarcPayload: the header section alone unless a DKIM-Signature field asks for the body", () => {
+  const body = "Hello.\r\n\r\nDKIM-Signature: in the body does not count\r\n";
+  test.each([
+    { name: "unsigned: headers through the empty line", message: `From: a@x.test\r\nSubject: s\r\n\r\n${body}`, want: "From: a@x.test\r\nSubject: s\r\n\r\n" },
+    { name: "signed: whole", message: `DKIM-Signature: v=1; d=x.test\r\nFrom: a@x.test\r\n\r\n${body}`, want: "whole" },
+    { name: "signed, field name in another case, not first", message: `From: a@x.test\r\ndkim-SIGNATURE: v=1\r\n\r\n${body}`, want: "whole" },
+    { name: "signed, white space before the colon (obsolete syntax)", message: `From: a@x.test\r\nDKIM-Signature \t: v=1\r\n\r\n${body}`, want: "whole" },
+    { name: "a field merely containing the name is not a signature", message: `From: a@x.test\r\nX-Old-DKIM-Signature: v=1\r\n\r\n${body}`, want: "From: a@x.test\r\nX-Old-DKIM-Signature: v=1\r\n\r\n" },
+    { name: "the name in a folded continuation is not a field", message: `Subject: a\r\n dkim-signature: no\r\n\r\n${body}`, want: "Subject: a\r\n dkim-signature: no\r\n\r\n" },
+    { name: "no empty line: whole", message: "From: a@x.test\r\nSubject: s\r\n", want: "whole" },
+    { name: "bare LF line ends: whole", message: `From: a@x.test\nSubject: s\n\n${body}`, want: "whole" },
+    { name: "no header section at all", message: `\r\n\r\n${body}`, want: "whole" },
+  ])("$name", ({ message, want }) => {
+    const got = dmarcPayload(Buffer.from(message, "latin1")).toString("latin1");
+    expect(got).toBe(want === "whole" ? message : want);
+  });
 });
