@@ -20,6 +20,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sleep, waitPort } from "../edge/postfix.mjs";
+import { processTree } from "./procs.mjs";
 
 const PKG = fileURLToPath(new URL("./haraka/", import.meta.url));
 const HARAKA = join(PKG, "node_modules", "Haraka");
@@ -71,37 +72,6 @@ function check() {
   rmSync(logDir, { recursive: true, force: true });
   if (installedVersion() !== PINNED || !existsSync(BIN)) return `npm ${args[0]} finished but ${BIN} (Haraka ${PINNED}) is missing`;
   return undefined;
-}
-
-/** Living pids of `root` and all its descendants (from /proc), root first. */
-function processTree(root) {
-  const children = new Map();
-  let alive = false;
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-    } catch {
-      continue; // exited meanwhile
-    }
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so parse after the last ")"
-    const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (state === "Z" || state === "X") continue;
-    const pid = Number(entry);
-    if (pid === root) alive = true;
-    const list = children.get(Number(ppid)) ?? [];
-    list.push(pid);
-    children.set(Number(ppid), list);
-  }
-  const out = alive ? [root] : [];
-  for (let i = 0, queue = [root]; i < queue.length; i++) {
-    for (const c of children.get(queue[i]) ?? []) {
-      out.push(c);
-      queue.push(c);
-    }
-  }
-  return out;
 }
 
 const isAlive = (pid) => {
@@ -159,7 +129,7 @@ export async function startHaraka(dir, port, { nodes = 0, logLevel = "warn" } = 
   const exited = new Promise((r) => child.once("exit", r));
   // never leave a Haraka behind if the bench exits without stop() (a throw, process.exit)
   const onExit = () => {
-    for (const pid of processTree(master)) {
+    for (const pid of processTree(master, 0)) {
       try {
         process.kill(pid, "SIGKILL");
       } catch {
@@ -183,7 +153,7 @@ export async function startHaraka(dir, port, { nodes = 0, logLevel = "warn" } = 
     // master first: a cluster master forks a new worker for each one killed by a signal. It has no
     // SIGTERM handler (only SIGINT, and SIGTERM as pid 1), so SIGTERM ends it at once; its workers
     // then exit on the closed IPC channel; whatever is left after 5 s gets SIGKILL.
-    const tree = processTree(master);
+    const tree = processTree(master, 0);
     try {
       process.kill(master, "SIGTERM");
     } catch {
