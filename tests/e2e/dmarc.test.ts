@@ -100,7 +100,15 @@ describe("DMARC at the edge with the dmarc service", () => {
     const stored = files.find((f) => f.includes("Subject: quarantined"));
     expect(stored).toContain("X-Postern-Quarantine: DMARC policy of quarantine.e2e.test (quarantine)");
     expect(stored).toContain("dmarc=fail (p=quarantine dis=quarantine) header.from=quarantine.e2e.test");
+    // one log line for the accepted message: its reception line carries the DMARC outcome
+    const received = stack.logs.lines.find((l) => l.event === "msg.received" && l.message_id === id);
+    expect(received).toMatchObject({ dmarc_status: "quarantine", dmarc_domain: "quarantine.e2e.test" });
   }, 30_000);
+
+  it("a refusal has its own DMARC log line (there is no reception line); accepted messages have none at info", () => {
+    const verdicts = stack.logs.lines.filter((l) => l.event === "edge.dmarc_verdict");
+    expect(verdicts).toEqual([expect.objectContaining({ status: "reject", used_domain: "reject.e2e.test", refused: 550 })]);
+  });
 
   it("a failure report was queued for the rejected message and reaches the ruf= mailbox", async () => {
     const forensic = records.find((r) => r.sender === "dmarc-failures@edge.e2e.test");

@@ -23,6 +23,8 @@ export interface InboundMessage {
   headers?: readonly string[];
   /** MAIL record fields set by the DMARC gate */
   fields?: { dmarcStatus: string; quarantine: boolean };
+  /** the DMARC verdict's used domain, for the reception log line */
+  dmarcDomain?: string;
 }
 
 export type AcceptResult = { ok: true; id: string; size: number } | { ok: false; err: unknown };
@@ -134,7 +136,7 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
     }
     metrics.messages.inc({ result: "accepted" });
     metrics.bytes.inc(body.length);
-    logReceived(logger, record, body.length, spooled);
+    logReceived(logger, record, body.length, spooled, msg.dmarcDomain);
     const event = newEvent("msg:received", {
       messageId: id,
       senderAddress: record.sender,
@@ -156,7 +158,7 @@ export function createAcceptor(deps: AcceptorDeps): Acceptor {
 }
 
 /** The Exim-style reception line: "<= sender H=helo [ip] P=esmtps X=cipher S=size id=..." plus the same as fields. */
-function logReceived(logger: Logger, r: MailRecord, size: number, spooled: boolean): void {
+function logReceived(logger: Logger, r: MailRecord, size: number, spooled: boolean, dmarcDomain: string | undefined): void {
   const c = r.client;
   const sender = r.sender === "" ? "<>" : r.sender;
   logger.info(
@@ -173,6 +175,8 @@ function logReceived(logger: Logger, r: MailRecord, size: number, spooled: boole
       authenticated_id: c?.authenticatedId || undefined,
       size,
       spooled,
+      dmarc_status: r.dmarcStatus || undefined,
+      dmarc_domain: dmarcDomain || undefined,
       ...(c?.proxySession ? { proxy_host_address: c.proxyHostAddress, proxy_host_port: c.proxyHostPort, proxy_tls_version: c.proxyTlsVersion || undefined, proxy_tls_cipher: c.proxyTlsCipher || undefined, proxy_tls_client_cn: c.proxyTlsClientCn || undefined } : {}),
     },
     `<= ${sender} H=${c?.helo ?? ""} [${c?.ip ?? ""}] P=${c?.protocol ?? ""}${c?.tlsCipher ? ` X=${c.tlsCipher}` : ""}${c?.authenticatedId ? ` A=${c.authenticatedId}` : ""}${c?.proxySession ? ` PRX=${c.proxyHostAddress}` : ""} S=${size} id=${r.messageId}`,

@@ -471,7 +471,7 @@ export class SmtpConnection {
     const client = this.clientInfo();
     const dmarc = await this.deps.dmarc?.({ transaction, chunks, client, spf, authenticated: this.session.authIdentity !== null });
     if (dmarc?.reply !== undefined) return { ok: false, reply: dmarc.reply };
-    const r = await this.deps.accept({ transaction, chunks, info, client, headers: [...headers, ...(dmarc?.headers ?? [])], ...(dmarc ? { fields: dmarc.fields } : {}) });
+    const r = await this.deps.accept({ transaction, chunks, info, client, headers: [...headers, ...(dmarc?.headers ?? [])], ...(dmarc ? { fields: dmarc.fields, dmarcDomain: dmarc.verdict?.usedDomain ?? "" } : {}) });
     if (r.ok) this.accepted++;
     return r.ok ? { ok: true, id: r.id } : { ok: false };
   }

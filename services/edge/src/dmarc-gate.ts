@@ -190,7 +190,10 @@ export function createDmarcGate(deps: DmarcGateDeps): DmarcGate {
       input.transaction.recipients.map((r) => r.recipient.address),
       config,
     );
-    logger.info(
+    // A message that goes on is logged once, by its reception line (msg.received, with dmarc_status
+    // and dmarc_domain); a refusal has no reception line, so its verdict gets a line of its own.
+    const level = outcome.reply === undefined ? "debug" : "info";
+    logger[level](
       { event: "edge.dmarc_verdict", status: outcome.fields.dmarcStatus, used_domain: result.usedDomain, policy: result.domainPolicy, ip: input.client.ip, refused: outcome.reply?.code },
       `H=[${input.client.ip}] DMARC ${outcome.fields.dmarcStatus}${result.usedDomain ? ` (${result.usedDomain})` : ""}${outcome.reply ? `: ${outcome.reply.code}` : ""}`,
     );
