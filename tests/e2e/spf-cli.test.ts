@@ -1,8 +1,18 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { runCli } from "@postern/cli";
 import { runService, type ServiceContext } from "@postern/service-kit";
 import { configSchema, createZoneDns, type SpfConfig, startSpf } from "@postern/spf";
 import { type Backend, freePort, startNats } from "@postern/testing";
 import { LogSink } from "@postern/testing";
+
+async function cliWith(env: NodeJS.ProcessEnv, ...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env });
+  return { code, out, err };
+}
 
 /** `postern spf check` against a running spf service (in-memory zone instead of network DNS). */
 describe("postern spf check", () => {
@@ -28,10 +38,7 @@ describe("postern spf check", () => {
   });
 
   async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env: {} });
-    return { code, out, err };
+    return cliWith({}, ...argv);
   }
 
   it("prints a pass for IPv4 with its Received-SPF", async () => {
@@ -62,5 +69,51 @@ describe("postern spf check", () => {
     const dead = await cli("spf", "check", "192.0.2.7", "a@example.org", "--server", `127.0.0.1:${await freePort()}`, "--timeout", "2");
     expect(dead.code).toBe(2);
     expect(dead.err.join("\n")).toMatch(/spf check at 127\.0\.0\.1:\d+ failed: (UNAVAILABLE|DEADLINE_EXCEEDED)/);
+  });
+});
+
+describe("postern spf check against an spf service that wants a token", () => {
+  const TOKEN = "cli-test-token-0123456789";
+  let nats: Backend;
+  let spf: ServiceContext<SpfConfig>;
+  let address: string;
+  const dir = mkdtempSync(join(tmpdir(), "postern-cli-token-"));
+  const tokenFile = join(dir, "token");
+
+  beforeAll(async () => {
+    writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
+    nats = await startNats();
+    address = `127.0.0.1:${await freePort()}`;
+    const zone = createZoneDns({ "example.org": [{ TXT: "v=spf1 ip4:192.0.2.0/24 -all" }] });
+    const memory = { storage: "memory" };
+    const config = { nats: { servers: [nats.url], jetstream: { mail: memory, events: memory, spool: memory, kv: memory } }, spf: { grpc: { listen: address, auth_token: TOKEN }, receiver: "spf.e2e.test" } };
+    spf = await runService({ name: "spf", schema: configSchema, config, env: {}, installSignalHandlers: false, exitOnError: false, logDestination: new LogSink(), start: (ctx) => startSpf(ctx, { dns: zone }) });
+  });
+
+  afterAll(async () => {
+    await spf?.shutdown.trigger("test finished");
+    await nats?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("is refused without the token, and answers with --token-file, $POSTERN_GRPC_TOKEN_FILE or $POSTERN_GRPC_TOKEN", async () => {
+    const refused = await cliWith({}, "spf", "check", "192.0.2.7", "a@example.org", "--server", address);
+    expect(refused.code).toBe(2);
+    expect(refused.err.join("\n")).toMatch(/failed: UNAUTHENTICATED/);
+    for (const [env, extra] of [
+      [{}, ["--token-file", tokenFile]],
+      [{ POSTERN_GRPC_TOKEN_FILE: tokenFile }, []],
+      [{ POSTERN_GRPC_TOKEN: TOKEN }, []],
+    ] as const) {
+      const r = await cliWith(env, "spf", "check", "192.0.2.7", "a@example.org", "--server", address, ...extra);
+      expect(r).toMatchObject({ code: 0 });
+      expect(r.out[0]).toBe("result:       pass");
+    }
+  });
+
+  it("says which option is wrong when the token file cannot be read, without a call", async () => {
+    const r = await cliWith({}, "spf", "check", "192.0.2.7", "a@example.org", "--server", address, "--token-file", join(dir, "missing"));
+    expect(r.code).toBe(2);
+    expect(r.err.join("\n")).toMatch(/auth_token_file: cannot read .*missing/);
   });
 });
