@@ -11,7 +11,8 @@
 //    outstanding: latency = 200 / throughput by Little's law) and paced (200
 //    clients with Poisson arrivals offering 2,000 checks/s); see docs/adr/0006.
 //
-// Options (env): BENCH_SECONDS (per measured round, default 3), BENCH_ROUNDS (default 3),
+// Options (env): BENCH_SECONDS (per measured round, default 3), BENCH_PACED_SECONDS (the paced round, default
+// 10), BENCH_ROUNDS (default 3),
 // BENCH_ONLY=libs|rt (one half only), BENCH_TRACE=1 (per-hop breakdown of the round trip,
 // bench/spf-trace.mjs), BENCH_WORKER_FLAGS (node flags for the spf worker, e.g. --trace-gc)
 // and BENCH_WORKER_OUT (a file for the worker's stdout),
@@ -32,6 +33,8 @@ const { spf: mailauthSpf } = require("mailauth/lib/spf");
 const mailauthVersion = require("mailauth/package.json").version;
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? "3");
+/** The paced round: its p99 rests on the slowest 1 %, 200 checks in 10 s rather than 60 in 3 s (BENCH_PACED_SECONDS). */
+const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? String(Math.max(SECONDS, 10)));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "3");
 const CONCURRENCY = 32;
 const IN_FLIGHT = 200;
@@ -127,7 +130,7 @@ async function roundTrip() {
   const { startNats } = require("@postern/testing");
   const { startGrpcServer, VerdictStreams } = require("@postern/service-kit");
   const { codecs, connectBus, natsConfigSchema, subjects } = require("@postern/bus");
-  const { EdgeCallbackService, SpfCheckRequest } = require("@postern/proto");
+  const { EdgeCallbackService } = require("@postern/proto");
   const { pino } = require("pino");
 
   const nats = await startNats();
@@ -188,7 +191,8 @@ async function roundTrip() {
         resolve(Number(process.hrtime.bigint() - started) / 1e6);
       });
       trace?.published(txnId);
-      bus.nc.publish(subjects.spfCheck, codecs.spfCheck.encode(SpfCheckRequest.fromPartial({ replyTo: { grpcAddress: server.address, txnId }, ip, helo, sender })));
+      // a plain object, as spf-gate.ts builds it (fromPartial deep-copies)
+      bus.nc.publish(subjects.spfCheck, codecs.spfCheck.encode({ replyTo: { grpcAddress: server.address, txnId }, ip, helo, sender, checkHelo: false }));
     });
   };
 
@@ -252,12 +256,12 @@ async function roundTrip() {
   try {
     await run(IN_FLIGHT, 0, 1_000); // warm-up
     if (process.env.BENCH_PACED_ONLY === "1") {
-      const paced = await run(IN_FLIGHT, PACED_MEAN_PAUSE_MS, SECONDS * 1_000, "paced");
+      const paced = await run(IN_FLIGHT, PACED_MEAN_PAUSE_MS, PACED_SECONDS * 1_000, "paced");
       return { paced, replyErrors: await worker.stop(), nats: nats.version };
     }
     // paced first: right after a saturated round the worker is still paying for it (its old generation's GC, the
     // verdict stream's backlog) and the paced tail measured that instead (p99 40-350 ms vs 5-6 ms alone, quiet machine)
-    const paced = await run(IN_FLIGHT, PACED_MEAN_PAUSE_MS, SECONDS * 1_000, "paced");
+    const paced = await run(IN_FLIGHT, PACED_MEAN_PAUSE_MS, PACED_SECONDS * 1_000, "paced");
     const saturated = await run(IN_FLIGHT, 0, SECONDS * 1_000);
     const single = await run(1, 0, 1_000);
     return { saturated, paced, single, replyErrors: await worker.stop(), nats: nats.version };
