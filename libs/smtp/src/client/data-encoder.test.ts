@@ -1,3 +1,4 @@
+import { ReferenceDataEncoder } from "../testing/data-encoder-reference";
 import { randomChunks, rng } from "../testing/split";
 import { DataEncoder, encodeData, hasEightBit } from "./data-encoder";
 
@@ -60,6 +61,52 @@ describe("DataEncoder", () => {
       const normalised = body.replace(/\r?\n/g, "\r\n");
       expect(unstuffed).toBe(normalised.length === 0 || /\r?\n$/.test(body) || body.endsWith("\r") ? normalised.replace(/\r$/, "\r\n") : `${normalised}\r\n`);
     }
+  });
+
+  describe("against the copying reference (seeded random inputs and splits)", () => {
+    // Alphabets from "every line needs work" to "plain text": the fast path returns the input
+    // itself, so its edges (a fix at a chunk's first or last byte, CR and LF in different
+    // chunks, empty chunks) must come out byte for byte as the reference's.
+    const alphabets: string[][] = [
+      [".", "\r", "\n"],
+      ["\r\n.", "\r\n", ".", "a"],
+      ["\r\n", "\n", "..", "x"],
+      ["abcdefgh", "\r\n", "\r\n", ".", "\n"],
+      ["line of text ", "\r\n", "\xe9\xff", "\r"],
+      ["plain text line\r\n"],
+    ];
+    const same = (a: Buffer, b: Buffer): void => expect(a.toString("latin1")).toBe(b.toString("latin1"));
+    for (let seed = 1; seed <= 400; seed++) {
+      it(`seed ${seed}`, () => {
+        const next = rng(seed * 7919);
+        const alphabet = alphabets[seed % alphabets.length] ?? [];
+        let body = "";
+        const tokens = Math.floor(next() * (seed % 10 === 0 ? 3000 : 200));
+        for (let t = 0; t < tokens; t++) body += alphabet[Math.floor(next() * alphabet.length)];
+        const input = Buffer.from(body, "latin1");
+        const enc = new DataEncoder();
+        const ref = new ReferenceDataEncoder();
+        const spread = [1, 2, 3, 8, 64, 4096][seed % 6] ?? 8;
+        const chunks = seed % 7 === 0 ? [input] : randomChunks(input, seed, spread + 1, true);
+        for (const chunk of chunks) {
+          // Every other seed feeds plain Uint8Arrays that view a larger buffer (not Buffers).
+          const padded = Buffer.concat([Buffer.from("zz"), chunk, Buffer.from("zz")]);
+          const feed = seed % 2 === 0 ? chunk : new Uint8Array(padded.buffer, padded.byteOffset + 2, chunk.length);
+          same(enc.push(feed), ref.push(Buffer.from(chunk)));
+        }
+        same(enc.end(), ref.end());
+        expect(enc.inputBytes).toBe(ref.inputBytes);
+      });
+    }
+  });
+
+  it("returns the input itself when nothing needs stuffing or a CR", () => {
+    const enc = new DataEncoder();
+    const a = Buffer.from("Subject: x\r\n\r\nbody. with dots.\r\n");
+    expect(enc.push(a)).toBe(a);
+    const b = Buffer.from("\nnext");
+    expect(enc.push(b).toString()).toBe("\r\nnext"); // LF whose CR ended the previous chunk? no: a's last byte was LF
+    expect(enc.end().toString()).toBe("\r\n.\r\n");
   });
 
   it("refuses use after end", () => {
