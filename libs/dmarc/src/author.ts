@@ -21,15 +21,17 @@ export interface HeaderField {
 /** Header section bytes we look at; From is near the top in practice. */
 export const MAX_HEADER_BYTES = 256 * 1024;
 
+/** The header section as text (latin1 for bytes), capped at MAX_HEADER_BYTES; may run past its end. */
+function headerText(message: string | Uint8Array): string {
+  if (typeof message === "string") return message.length > MAX_HEADER_BYTES ? message.slice(0, MAX_HEADER_BYTES) : message;
+  // Only the header section is decoded: find its end in the bytes first.
+  const bytes = Buffer.from(message.buffer, message.byteOffset, Math.min(message.byteLength, MAX_HEADER_BYTES));
+  return bytes.toString("latin1", 0, headerBytes(bytes));
+}
+
 /** Splits the header section of a raw message (up to the first empty line) into fields. */
 export function parseHeaderFields(message: string | Uint8Array): HeaderField[] {
-  let text: string;
-  if (typeof message === "string") text = message.length > MAX_HEADER_BYTES ? message.slice(0, MAX_HEADER_BYTES) : message;
-  else {
-    // Only the header section is decoded: find its end in the bytes first.
-    const bytes = Buffer.from(message.buffer, message.byteOffset, Math.min(message.byteLength, MAX_HEADER_BYTES));
-    text = bytes.toString("latin1", 0, headerBytes(bytes));
-  }
+  const text = headerText(message);
   const end = headerEnd(text);
   const lines = text.slice(0, end).split(/\r?\n/);
   const fields: { name: string; value: string }[] = [];
@@ -47,6 +49,48 @@ export function parseHeaderFields(message: string | Uint8Array): HeaderField[] {
   return fields;
 }
 
+/**
+ * The From field values of a raw message: exactly fromValues(parseHeaderFields(message)),
+ * in one pass that keeps only From fields (a DMARC check needs nothing else). Lines are
+ * split as /\r?\n/ splits them, continuation lines go to the field before them (a
+ * From field's own, or are dropped with any other field), and names compare after trim.
+ */
+export function fromFieldValues(message: string | Uint8Array): string[] {
+  const text = headerText(message);
+  const end = headerEnd(text);
+  const values: string[] = [];
+  let field: "none" | "from" | "other" = "none";
+  let start = 0;
+  for (;;) {
+    const lf = text.indexOf("\n", start);
+    const last = lf < 0 || lf >= end;
+    const stop = last ? end : lf > start && text.charCodeAt(lf - 1) === 0x0d ? lf - 1 : lf;
+    if (stop > start) {
+      const c = text.charCodeAt(start);
+      if ((c === 0x20 || c === 0x09) && field !== "none") {
+        if (field === "from") values[values.length - 1] += text.slice(start, stop);
+      } else {
+        const colon = text.indexOf(":", start);
+        if (colon > start && colon < stop) {
+          field = colon - start >= 4 && isFromName(text.slice(start, colon)) ? "from" : "other";
+          if (field === "from") {
+            let v = colon + 1;
+            while (v < stop && (text.charCodeAt(v) === 0x20 || text.charCodeAt(v) === 0x09)) v++;
+            values.push(text.slice(v, stop));
+          }
+        }
+      }
+    } else break; // the empty line (or the end of the text)
+    if (last) break;
+    start = lf + 1;
+  }
+  return values;
+}
+
+function isFromName(name: string): boolean {
+  return (name.length === 4 ? name : name.trim()).toLowerCase() === "from";
+}
+
 /** Length of the header section in bytes (through the empty line), scanning only the header. */
 function headerBytes(bytes: Uint8Array): number {
   for (let i = bytes.indexOf(10); i >= 0 && i < bytes.length - 1; i = bytes.indexOf(10, i + 1)) {
@@ -59,12 +103,16 @@ function headerBytes(bytes: Uint8Array): number {
 function headerEnd(text: string): number {
   const crlf = text.indexOf("\r\n\r\n");
   const lf = text.indexOf("\n\n");
-  const ends = [crlf < 0 ? -1 : crlf + 2, lf < 0 ? -1 : lf + 1].filter((n) => n >= 0);
-  return ends.length === 0 ? text.length : Math.min(...ends);
+  if (crlf < 0) return lf < 0 ? text.length : lf + 1;
+  return lf < 0 ? crlf + 2 : Math.min(crlf + 2, lf + 1);
 }
 
+const COMMENT_OR_QUOTE = /[("\\]/;
+
 /** Removes comments (nested, with quoted-pairs), keeping quoted strings intact. */
-function stripComments(value: string): string {
+export function stripComments(value: string): string {
+  // Without "(", '"' or "\\" nothing below changes the text (a lone ")" is kept).
+  if (!COMMENT_OR_QUOTE.test(value)) return value;
   let out = "";
   let depth = 0;
   let quoted = false;
@@ -92,39 +140,43 @@ function stripComments(value: string): string {
   return out;
 }
 
-/** Splits an address list at commas outside quoted strings, angle brackets and domain literals. */
-function splitMailboxes(value: string): string[] {
+/**
+ * Splits an address list at commas outside quoted strings, angle brackets and domain literals.
+ * A mailbox is the text between separators (a group's display name dropped), taken as a slice.
+ */
+export function splitMailboxes(value: string): string[] {
   const out: string[] = [];
-  let cur = "";
+  const take = (from: number, to: number): void => {
+    const m = value.slice(from, to).trim();
+    if (m !== "") out.push(m);
+  };
+  let start = 0;
   let quoted = false;
   let angle = false;
   let literal = false;
   for (let i = 0; i < value.length; i++) {
-    const c = value[i] as string;
+    const c = value.charCodeAt(i);
     if (quoted) {
-      cur += c;
-      if (c === "\\") cur += value[++i] ?? "";
-      else if (c === '"') quoted = false;
+      if (c === 0x5c) i++; // a quoted-pair: the next character is part of the string
+      else if (c === 0x22) quoted = false;
       continue;
     }
-    if (c === '"') quoted = true;
-    else if (c === "<") angle = true;
-    else if (c === ">") angle = false;
-    else if (c === "[") literal = true;
-    else if (c === "]") literal = false;
-    else if ((c === "," || c === ";") && !angle && !literal) {
-      out.push(cur);
-      cur = "";
-      continue;
-    } else if (c === ":" && !angle && !literal && !cur.includes("@")) {
-      // group display name ("undisclosed:") ends here
-      cur = "";
-      continue;
+    if (c === 0x22) quoted = true;
+    else if (c === 0x3c) angle = true;
+    else if (c === 0x3e) angle = false;
+    else if (c === 0x5b) literal = true;
+    else if (c === 0x5d) literal = false;
+    else if ((c === 0x2c || c === 0x3b) && !angle && !literal) {
+      take(start, i);
+      start = i + 1;
+    } else if (c === 0x3a && !angle && !literal) {
+      // group display name ("undisclosed:") ends here, unless the text so far has an "@"
+      const at = value.indexOf("@", start);
+      if (at < 0 || at >= i) start = i + 1;
     }
-    cur += c;
   }
-  out.push(cur);
-  return out.map((m) => m.trim()).filter((m) => m !== "");
+  take(start, value.length);
+  return out;
 }
 
 /** The addr-spec of one mailbox: the angle-addr when present, else the whole text. */
@@ -148,12 +200,29 @@ const BAD_DOMAIN_CHARS = /[\s"<>(),;:\\@[\]]/;
 /** Normalises a domain: lower case, A-labels, no trailing dot. Undefined when it is not a domain name. */
 export function normalizeDomain(input: string): string | undefined {
   let domain = input.trim().toLowerCase();
-  if (/^\[[^[\]\\]*\]$/.test(domain)) return domain; // a domain literal: kept, it has no DMARC record
-  domain = domain.replace(/\.+$/, "");
+  if (domain.charCodeAt(0) === 0x5b && DOMAIN_LITERAL.test(domain)) return domain; // a domain literal: kept, it has no DMARC record
+  let end = domain.length;
+  while (end > 0 && domain.charCodeAt(end - 1) === 0x2e) end--;
+  if (end < domain.length) domain = domain.slice(0, end);
   if (domain === "" || BAD_DOMAIN_CHARS.test(domain)) return undefined;
-  const ascii = /^[\x21-\x7e]+$/.test(domain) ? domain : domainToASCII(domain);
-  if (ascii === "" || ascii.split(".").some((l) => l === "" || l.length > 63) || ascii.length > 253) return undefined;
+  const ascii = VISIBLE_ASCII.test(domain) ? domain : domainToASCII(domain);
+  if (ascii === "" || ascii.length > 253 || !labelsFit(ascii)) return undefined;
   return ascii;
+}
+
+const DOMAIN_LITERAL = /^\[[^[\]\\]*\]$/;
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
+
+/** Every dot-separated label is 1 to 63 characters long. */
+function labelsFit(name: string): boolean {
+  let from = 0;
+  for (;;) {
+    const dot = name.indexOf(".", from);
+    const len = (dot < 0 ? name.length : dot) - from;
+    if (len === 0 || len > 63) return false;
+    if (dot < 0) return true;
+    from = dot + 1;
+  }
 }
 
 /** The domain of an addr-spec: after the last "@" outside a quoted local-part. */

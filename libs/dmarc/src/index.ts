@@ -51,7 +51,7 @@ export {
   type ReportUri,
   selectRecord,
 } from "./record";
-export { authorDomains, type AuthorResult, fromValues, type HeaderField, normalizeDomain, parseHeaderFields } from "./author";
+export { authorDomains, type AuthorResult, fromFieldValues, fromValues, type HeaderField, normalizeDomain, parseHeaderFields } from "./author";
 export { pslOrganizationalDomain } from "./psl";
 export { type DmarcMode, dmarcModes, orgDomainFromWalk, treeWalk, walkOrgDomain, WALK_MAX_LABELS } from "./discovery";
 export { DmarcLookup, defaultLookupLimits, type LookupLimits } from "./lookup";

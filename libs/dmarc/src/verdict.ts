@@ -5,7 +5,7 @@
  * evaluateDmarc never throws: every error becomes a verdict in toErrorVerdict
  * (the one place failures are mapped), DNS and limit errors to temperror.
  */
-import { authorDomains, fromValues, parseHeaderFields } from "./author";
+import { authorDomains, fromFieldValues } from "./author";
 import { type DmarcMode, discover7489, discover9989, type Discovery, walkOrgDomain } from "./discovery";
 import { type DmarcDns } from "./dns";
 import { type DmarcErrorCode, dmarcErrorCodes, DmarcError, DmarcInternalError, DmarcLimitError, dmarcLimitKinds, DmarcOptionsError } from "./errors";
@@ -128,21 +128,43 @@ interface Partial_ {
   queries: () => number;
 }
 
-function finish(
-  base: Partial_,
-  fields: Omit<DmarcVerdict, "mode" | "arHeader" | "arDmarc" | "statusText" | "dkim" | "spf" | "authorDomains" | "queries"> & { statusText?: string },
-): DmarcVerdict {
-  // One object, filled in place: spreading a verdict-sized object twice was a third of this function's cost.
-  const v: Omit<DmarcVerdict, "arHeader" | "arDmarc" | "spf"> & { spf?: SpfResultInput; arHeader: string; arDmarc: string } = Object.assign(
-    { mode: base.mode, dkim: base.dkim, authorDomains: base.authorDomains, queries: base.queries(), arHeader: "", arDmarc: "" },
-    fields,
-    { statusText: fields.statusText ?? STATUS_TEXT[fields.status] },
-  );
+/** What an outcome sets; finish adds the rest. */
+type VerdictFields = Omit<DmarcVerdict, "mode" | "arHeader" | "arDmarc" | "statusText" | "dkim" | "spf" | "authorDomains" | "queries"> & { statusText?: string };
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * Completes a verdict in place: `fields` is always a fresh object literal of
+ * the caller's. Spreading verdict-sized objects (into a copy, or a literal with
+ * more properties after the spread) was the largest cost of an evaluation, so
+ * optional properties are assigned only when set: the verdict has the same own
+ * properties as one built by spreading.
+ */
+function finish(base: Partial_, fields: VerdictFields): DmarcVerdict {
+  const v = fields as Mutable<DmarcVerdict>;
+  v.mode = base.mode;
+  v.dkim = base.dkim;
+  v.authorDomains = base.authorDomains;
+  v.queries = base.queries();
+  if (v.statusText === undefined) v.statusText = STATUS_TEXT[v.status];
   if (base.spf !== undefined) v.spf = base.spf;
   const ar = formatArHeader(base.authservId, v);
   v.arHeader = ar.header;
   v.arDmarc = ar.dmarc;
   return v;
+}
+
+interface Aligned {
+  readonly domain?: string;
+  readonly error?: unknown;
+}
+const NOT_ALIGNED: Aligned = Object.freeze({});
+
+/** Lower case without trailing dots (as `.toLowerCase().replace(/\.+$/, "")`, without a regex per call). */
+export function bareDomain(name: string): string {
+  const lower = name.toLowerCase();
+  let end = lower.length;
+  while (end > 0 && lower.charCodeAt(end - 1) === 0x2e) end--;
+  return end === lower.length ? lower : lower.slice(0, end);
 }
 
 /** Errors become verdicts here and only here. */
@@ -168,10 +190,10 @@ function toErrorVerdict(base: Partial_, err: unknown, authorDomain: string | und
 export async function evaluateDmarc(input: DmarcInput, options: DmarcOptions): Promise<DmarcVerdict> {
   if (options.mode !== "rfc7489" && options.mode !== "rfc9989") throw new DmarcOptionsError(`unknown DMARC mode ${String(options.mode)}`);
   const lookup = new DmarcLookup(options.dns, { ...defaultLookupLimits, ...options.limits }, options.signal);
-  const spf = input.spf === undefined ? undefined : { ...input.spf, domain: input.spf.domain.toLowerCase().replace(/\.+$/, "") };
+  const spf = input.spf === undefined ? undefined : { ...input.spf, domain: bareDomain(input.spf.domain) };
   const base: Partial_ = { mode: options.mode, authservId: options.authservId, dkim: input.dkim, spf, authorDomains: [], queries: () => lookup.queries.length };
 
-  const from = input.from ?? (input.message === undefined ? [] : fromValues(parseHeaderFields(input.message)));
+  const from = input.from ?? (input.message === undefined ? [] : fromFieldValues(input.message));
   const author = authorDomains(from);
   base.authorDomains = author.kind === "one" ? [author.domain] : author.domains;
   if (author.kind === "multiple-domains" && options.mode === "rfc7489") return strictestOf(base, author.domains, spf, input.dkim, options, lookup);
@@ -232,8 +254,8 @@ async function evaluateFor(
   const privateDomains = options.pslPrivateDomains ?? true;
   const discovery: Discovery = is9989 ? await discover9989(authorDomain, lookup) : await discover7489(authorDomain, lookup, privateDomains);
   const { record, recordDomain } = discovery;
-  const noPolicy = (problem?: string): DmarcVerdict =>
-    finish(base, {
+  const noPolicy = (problem?: string): DmarcVerdict => {
+    const v: Mutable<VerdictFields> = {
       result: "none",
       status: "none",
       statusText: problem ?? "No DMARC record",
@@ -242,9 +264,11 @@ async function evaluateFor(
       disposition: "none",
       alignment: { spf: false, dkim: false },
       authorDomain,
-      ...(discovery.orgDomain === undefined ? {} : { orgDomain: discovery.orgDomain }),
-      ...(problem === undefined ? {} : { problem }),
-    });
+    };
+    if (discovery.orgDomain !== undefined) v.orgDomain = discovery.orgDomain;
+    if (problem !== undefined) v.problem = problem;
+    return finish(base, v);
+  };
   if (record === undefined || recordDomain === undefined) return noPolicy(discovery.note);
   const tags = policyTags(record, is9989);
   if (tags === null) return noPolicy(`DMARC record at ${recordDomain} has no valid policy`);
@@ -268,8 +292,8 @@ async function evaluateFor(
   }
 
   const orgDomain = discovery.orgDomain;
-  const walked = new Map<string, Promise<string>>();
-  const maxWalks = { ...defaultLookupLimits, ...options.limits }.maxAlignmentWalks;
+  let walked: Map<string, Promise<string>> | undefined;
+  const maxWalks = options.limits?.maxAlignmentWalks ?? defaultLookupLimits.maxAlignmentWalks;
   const alignsRelaxed = async (id: string): Promise<boolean> => {
     if (id === authorDomain) return true;
     if (!is9989) return pslOrganizationalDomain(id, privateDomains) === pslOrganizationalDomain(authorDomain, privateDomains);
@@ -279,6 +303,7 @@ async function evaluateFor(
     }
     // An identifier's Organizational Domain is itself or a parent, so only names at or under ours can align.
     if (id !== orgDomain && !id.endsWith(`.${orgDomain}`)) return false;
+    walked ??= new Map();
     let p = walked.get(id);
     if (p === undefined) {
       if (walked.size >= maxWalks) throw new DmarcLimitError(dmarcLimitKinds.walks, `more than ${maxWalks} tree walks for alignment`);
@@ -287,10 +312,10 @@ async function evaluateFor(
     }
     return (await p) === orgDomain;
   };
-  const firstAligned = async (ids: readonly string[], strict: boolean): Promise<{ domain?: string; error?: unknown }> => {
+  const firstAligned = async (ids: readonly string[], strict: boolean): Promise<Aligned> => {
     let error: unknown;
     for (const raw of ids) {
-      const id = raw.toLowerCase().replace(/\.+$/, "");
+      const id = bareDomain(raw);
       if (id === "") continue;
       try {
         if (strict ? id === authorDomain : await alignsRelaxed(id)) return { domain: raw };
@@ -298,33 +323,28 @@ async function evaluateFor(
         error ??= err;
       }
     }
-    return error === undefined ? {} : { error };
+    return error === undefined ? NOT_ALIGNED : { error };
   };
   // SPF first, so that a flood of DKIM signatures cannot use up the walks it needs.
-  const spfIds = spf !== undefined && spf.result.toLowerCase() === "pass" && spf.domain !== "" ? [spf.domain] : [];
-  const spfAligned = await firstAligned(spfIds, record.aspf === "s");
-  const dkimIds = dkim.filter((d) => d.result.toLowerCase() === "pass").map((d) => d.domain);
-  const dkimAligned = await firstAligned(dkimIds, record.adkim === "s");
-  const alignment = {
-    spf: spfAligned.domain !== undefined,
-    dkim: dkimAligned.domain !== undefined,
-    ...(spfAligned.domain === undefined ? {} : { spfDomain: spfAligned.domain }),
-    ...(dkimAligned.domain === undefined ? {} : { dkimDomain: dkimAligned.domain }),
+  const spfAligned = spf !== undefined && spf.domain !== "" && spf.result.toLowerCase() === "pass" ? await firstAligned([spf.domain], record.aspf === "s") : NOT_ALIGNED;
+  const dkimIds: string[] = [];
+  for (const d of dkim) if (d.result.toLowerCase() === "pass") dkimIds.push(d.domain);
+  const dkimAligned = dkimIds.length === 0 ? NOT_ALIGNED : await firstAligned(dkimIds, record.adkim === "s");
+  const alignment: Mutable<DmarcVerdict["alignment"]> = { spf: spfAligned.domain !== undefined, dkim: dkimAligned.domain !== undefined };
+  if (spfAligned.domain !== undefined) alignment.spfDomain = spfAligned.domain;
+  if (dkimAligned.domain !== undefined) alignment.dkimDomain = dkimAligned.domain;
+  // Built property by property, not by spreading a shared part (see finish).
+  const outcome = (result: "pass" | "fail", status: EximDmarcStatus, domainPolicy: "" | Policy, disposition: Policy): Mutable<VerdictFields> => {
+    const v: Mutable<VerdictFields> = { result, status, usedDomain: recordDomain, domainPolicy, disposition, alignment, authorDomain, policyDomain: recordDomain, record, tags, policy };
+    if (orgDomain !== undefined) v.orgDomain = orgDomain;
+    return v;
   };
-  const common = {
-    authorDomain,
-    ...(orgDomain === undefined ? {} : { orgDomain }),
-    policyDomain: recordDomain,
-    record,
-    tags,
-    usedDomain: recordDomain,
-    alignment,
-  };
-  if (alignment.spf || alignment.dkim) {
-    return finish(base, { ...common, result: "pass", status: "accept", domainPolicy: existenceError === undefined ? policy : "", policy, disposition: "none" });
-  }
+  if (alignment.spf || alignment.dkim) return finish(base, outcome("pass", "accept", existenceError === undefined ? policy : "", "none"));
   const walkError = spfAligned.error ?? dkimAligned.error ?? existenceError;
-  if (walkError !== undefined) return toErrorVerdict(base, walkError, authorDomain, { ...common });
+  if (walkError !== undefined) {
+    const common = { authorDomain, ...(orgDomain === undefined ? {} : { orgDomain }), policyDomain: recordDomain, record, tags, usedDomain: recordDomain, alignment };
+    return toErrorVerdict(base, walkError, authorDomain, common);
+  }
 
   let disposition = policy;
   let override: PolicyOverride | undefined;
@@ -340,5 +360,7 @@ async function evaluateFor(
       override = "sampled_out";
     }
   }
-  return finish(base, { ...common, result: "fail", status: disposition, domainPolicy: policy, policy, disposition, ...(override === undefined ? {} : { override }) });
+  const v = outcome("fail", disposition, policy, disposition);
+  if (override !== undefined) v.override = override;
+  return finish(base, v);
 }
