@@ -1,4 +1,5 @@
 import os from "node:os";
+import { createHash } from "node:crypto";
 import { parseConfig } from "@postern/service-kit";
 import { retryDelayMs } from "./attempt";
 import { configSchema } from "./config";
@@ -75,6 +76,24 @@ describe("event ids", () => {
     expect(eventId("m1", 0, "msg:delivery", 1)).toBe(id);
     const others = [eventId("m2", 0, "msg:delivery", 1), eventId("m1", 1, "msg:delivery", 1), eventId("m1", 0, "msg:rcpt:defer", 1), eventId("m1", 0, "msg:delivery", 2), eventId("m1", "message", "msg:delivery", 1)];
     expect(new Set([id, ...others]).size).toBe(6);
+  });
+
+  it("stay the ids earlier versions reported (a redelivery across an upgrade is de-duplicated)", () => {
+    // Values of the first implementation (version and variant bits set in the digest bytes).
+    expect(eventId("m1", 0, "msg:delivery", 1)).toBe("ef941483-65a2-8331-986c-6ff7ebebb920");
+    expect(eventId("1a2b-x", "message", "msg:complete", 3)).toBe("802019ba-ef85-8887-b7cb-166cde260fe0");
+    expect(eventId("Grüße@example", 7, "msg:rcpt:defer", 12)).toBe("12473bcb-8092-8b49-8bea-67c2d5759f9c");
+    const bytewise = (messageId: string, pos: number | string, name: string, attempt: number): string => {
+      const h = createHash("sha256").update(JSON.stringify([messageId, pos, name, attempt])).digest();
+      h[6] = ((h[6] ?? 0) & 0x0f) | 0x80;
+      h[8] = ((h[8] ?? 0) & 0x3f) | 0x80;
+      const hex = h.subarray(0, 16).toString("hex");
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+    };
+    for (let i = 0; i < 500; i++) {
+      const args = [`msg-${i}`, i % 4 === 0 ? "message" : i % 7, i % 2 === 0 ? "msg:delivery" : "msg:complete", 1 + (i % 9)] as const;
+      expect(eventId(...args)).toBe(bytewise(...args));
+    }
   });
 });
 

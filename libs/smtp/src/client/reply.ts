@@ -71,6 +71,8 @@ export interface ReplyParserOptions {
   maxLines?: number;
 }
 
+const NO_BYTES = Buffer.alloc(0);
+
 const LINE = /^([2-5][0-9][0-9])(?:([ -])(.*))?$/s;
 
 /**
@@ -82,7 +84,7 @@ const LINE = /^([2-5][0-9][0-9])(?:([ -])(.*))?$/s;
 export class ReplyParser {
   private readonly maxLineLength: number;
   private readonly maxLines: number;
-  private pendingBytes: Buffer = Buffer.alloc(0);
+  private pendingBytes: Buffer = NO_BYTES;
   private code = 0;
   private lines: string[] = [];
   private failure: SmtpClientError | undefined;
@@ -108,7 +110,8 @@ export class ReplyParser {
   }
 
   private consume(chunk: Uint8Array): SmtpReply[] {
-    const buf = this.pendingBytes.length > 0 ? Buffer.concat([this.pendingBytes, chunk]) : Buffer.from(chunk);
+    // A view of the chunk, not a copy: lines become strings at once, and only a partial line is kept (copied).
+    const buf = this.pendingBytes.length > 0 ? Buffer.concat([this.pendingBytes, chunk]) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     const replies: SmtpReply[] = [];
     let start = 0;
     for (;;) {
@@ -123,7 +126,7 @@ export class ReplyParser {
     // A trailing CR may belong to the CRLF still to come.
     const restLength = rest.length > 0 && rest[rest.length - 1] === 0x0d ? rest.length - 1 : rest.length;
     if (restLength > this.maxLineLength) throw new SmtpReplyLineTooLongError(this.maxLineLength);
-    this.pendingBytes = Buffer.from(rest);
+    this.pendingBytes = rest.length === 0 ? NO_BYTES : Buffer.from(rest);
     return replies;
   }
 
