@@ -67,20 +67,25 @@ function quoted(text: string): string {
 
 /** RFC 7208 key-value value: dot-atom when possible, else quoted-string. */
 function kvValue(text: string): string {
-  const value = clean(text);
+  return kvOfClean(clean(text));
+}
+
+function kvOfClean(value: string): string {
   return isDotAtom(value) ? value : quoted(value);
 }
 
+/** Backslash-escape "(", ")" and "\\" for a comment; most comments have none, and are returned as they are. */
 function commentText(text: string): string {
-  return text.replace(/[()\\]/g, (c) => `\\${c}`);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x28 || c === 0x29 || c === 0x5c) return text.replace(/[()\\]/g, (ch) => `\\${ch}`);
+  }
+  return text;
 }
 
-/** Exim's $spf_header_comment: a human-readable sentence about the outcome. */
-export function headerComment(f: HeaderFacts): string {
-  const r = clean(f.receiver);
-  const s = clean(f.sender);
-  const ip = f.ip;
-  switch (f.result) {
+/** Exim's $spf_header_comment from cleaned receiver and sender. */
+function commentFor(result: SpfResult, r: string, s: string, ip: string): string {
+  switch (result) {
     case "pass":
       return `${r}: domain of ${s} designates ${ip} as permitted sender`;
     case "fail":
@@ -98,31 +103,45 @@ export function headerComment(f: HeaderFacts): string {
   }
 }
 
-/** The Received-SPF field value (without the field name), one line. */
-export function receivedSpfValue(f: HeaderFacts): string {
-  const pairs = [
-    `client-ip=${kvValue(f.ip)}`,
-    `envelope-from=${kvValue(f.sender)}`,
-    `helo=${kvValue(f.helo)}`,
-    `receiver=${kvValue(f.receiver)}`,
-    `identity=${f.identity}`,
-  ];
-  if (f.mechanism !== undefined) pairs.push(`mechanism=${kvValue(f.mechanism)}`);
-  if (f.problem !== undefined) pairs.push(`problem=${kvValue(f.problem)}`);
-  return `${f.result} (${commentText(headerComment(f))}) ${pairs.join("; ")}`;
+/** Exim's $spf_header_comment: a human-readable sentence about the outcome. */
+export function headerComment(f: HeaderFacts): string {
+  return commentFor(f.result, clean(f.receiver), clean(f.sender), f.ip);
+}
+
+/** The receiver's cleaned and key-value forms: one receiver per checker, so they are kept for the next verdict. */
+let receiverForms: { readonly raw: string; readonly clean: string; readonly kv: string } | undefined;
+
+function receiverOf(raw: string): { readonly clean: string; readonly kv: string } {
+  if (receiverForms?.raw !== raw) receiverForms = { raw, clean: clean(raw), kv: kvValue(raw) };
+  return receiverForms;
+}
+
+/** The text a verdict carries, built together so that each hostile field is cleaned once. */
+export interface HeaderTexts {
+  /** Exim's $spf_header_comment. */
+  readonly comment: string;
+  /** The Received-SPF field value (without the field name), one line. */
+  readonly receivedSpf: string;
+  /** The SPF part of an Authentication-Results field: `spf=pass smtp.mailfrom=user@example.com`. */
+  readonly authResults: string;
+}
+
+export function headerTexts(f: HeaderFacts): HeaderTexts {
+  const receiver = receiverOf(f.receiver);
+  const sender = clean(f.sender);
+  const comment = commentFor(f.result, receiver.clean, sender, f.ip);
+  // RFC 7208 9.1 key-value pairs, in this order
+  let pairs = `client-ip=${kvValue(f.ip)}; envelope-from=${kvOfClean(sender)}; helo=${kvValue(f.helo)}; receiver=${receiver.kv}; identity=${f.identity}`;
+  if (f.mechanism !== undefined) pairs += `; mechanism=${kvValue(f.mechanism)}`;
+  if (f.problem !== undefined) pairs += `; problem=${kvValue(f.problem)}`;
+  const reason = f.problem !== undefined ? ` reason=${quoted(clean(f.problem))}` : "";
+  const property = f.identity === "helo" ? `smtp.helo=${pvalueOfClean(clean(f.helo))}` : `smtp.mailfrom=${pvalueOfClean(sender)}`;
+  return { comment, receivedSpf: `${f.result} (${commentText(comment)}) ${pairs}`, authResults: `spf=${f.result}${reason} ${property}` };
 }
 
 /** RFC 8601 pvalue: an address or domain that is dot-atom text, else a quoted-string. */
-function pvalue(text: string): string {
-  const value = clean(text);
+function pvalueOfClean(value: string): string {
   const at = value.lastIndexOf("@");
   const plain = at === -1 ? isDotAtom(value) : (at === 0 || isDotAtom(value.slice(0, at))) && isDotAtom(value.slice(at + 1));
   return plain ? value : quoted(value);
-}
-
-/** The SPF part of an Authentication-Results field: `spf=pass smtp.mailfrom=user@example.com`. */
-export function authResultsFragment(f: HeaderFacts): string {
-  const reason = f.problem !== undefined ? ` reason=${quoted(clean(f.problem))}` : "";
-  const property = f.identity === "helo" ? `smtp.helo=${pvalue(f.helo)}` : `smtp.mailfrom=${pvalue(f.sender)}`;
-  return `spf=${f.result}${reason} ${property}`;
 }

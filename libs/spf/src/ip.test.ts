@@ -66,3 +66,48 @@ describe("client addresses", () => {
     expect(prefixMatch(a, Uint8Array.of(192, 0, 2, 129), 32)).toBe(true);
   });
 });
+
+describe("parseIPv4 and parseClientIp (single-pass parser)", () => {
+  test.each([
+    ["1.2.3.4", [1, 2, 3, 4]],
+    ["10.0.0.255", [10, 0, 0, 255]],
+    ["0.10.100.200", [0, 10, 100, 200]],
+    ["", undefined],
+    [".1.2.3", undefined],
+    ["1.2.3.", undefined],
+    ["1..2.3", undefined],
+    ["1.2.3.4.", undefined],
+    ["00.1.2.3", undefined],
+    ["1.2.3.00", undefined],
+    ["1.2.3.010", undefined],
+    ["1.2.3.0010", undefined],
+    ["256.1.1.1", undefined],
+    ["1.2.3.1000", undefined],
+    ["9999.1.1.1", undefined],
+    ["1.2.3.4a", undefined],
+    ["0x1.2.3.4", undefined],
+    ["+1.2.3.4", undefined],
+    ["1.2.3.4\n", undefined],
+    ["١.2.3.4", undefined],
+  ])("parseIPv4(%j)", (text, want) => {
+    const got = parseIPv4(text);
+    expect(got && Array.from(got)).toEqual(want);
+  });
+
+  test.each([
+    ["192.0.2.1", 4, "192.0.2.1", "192.0.2.1", "1.2.0.192.in-addr.arpa"],
+    ["0.0.0.0", 4, "0.0.0.0", "0.0.0.0", "0.0.0.0.in-addr.arpa"],
+    ["::ffff:192.0.2.1", 4, "192.0.2.1", "192.0.2.1", "1.2.0.192.in-addr.arpa"],
+    ["::FFFF:C000:0201", 4, "192.0.2.1", "192.0.2.1", "1.2.0.192.in-addr.arpa"],
+    ["::fffe:c000:201", 6, "::fffe:c000:201", "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.F.F.F.E.C.0.0.0.0.2.0.1", "1.0.2.0.0.0.0.c.e.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa"],
+    ["1::ffff:c000:201", 6, "1::ffff:c000:201", "0.0.0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.F.F.F.F.C.0.0.0.0.2.0.1", "1.0.2.0.0.0.0.c.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.ip6.arpa"],
+  ])("parseClientIp(%j): family %d, text, %%{i} and PTR name", (text, family, readable, macro, reverse) => {
+    const ip = parseClientIp(text);
+    if (!ip) throw new Error("address expected");
+    expect([ip.family, ip.text, macroIp(ip), reverseName(ip)]).toEqual([family, readable, macro, reverse]);
+  });
+
+  test.each(["01.2.3.4", "1.2.3", "::ffff:1.2.3.256", "example.com", ""])("parseClientIp(%j) is not an address", (text) => {
+    expect(parseClientIp(text)).toBeUndefined();
+  });
+});

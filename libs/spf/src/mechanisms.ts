@@ -15,6 +15,10 @@ export type Match = { readonly kind: "match" } | { readonly kind: "nomatch" } | 
 export const MATCH: Match = { kind: "match" };
 export const NOMATCH: Match = { kind: "nomatch" };
 
+/** QueryOptions, made once rather than per query. */
+const COUNT_VOID = { countVoid: true } as const;
+const NO_VOID = { countVoid: false } as const;
+
 /** Map a non-answer outcome: NXDOMAIN and NODATA do not match; failures are errors. */
 function failure(outcome: Exclude<LimitedOutcome<unknown>, { kind: "answer" }>, name: string, type: SpfQueryType): Match {
   switch (outcome.kind) {
@@ -38,14 +42,14 @@ function addressMatches(records: readonly string[], ip: ClientIp, cidr: number):
 
 /** `a` (and each MX host): does any A/AAAA record of `name` cover the client? */
 export async function matchAddresses(dns: LimitedDns, ip: ClientIp, name: string, cidr: number, countVoid: boolean): Promise<Match> {
-  const outcome = await dns.address(name, ip.family, { countVoid });
+  const outcome = await dns.address(name, ip.family, countVoid ? COUNT_VOID : NO_VOID);
   if (outcome.kind !== "answer") return failure(outcome, name, ip.family === 4 ? "A" : "AAAA");
   return addressMatches(outcome.records, ip, cidr) ? MATCH : NOMATCH;
 }
 
 /** `mx`: the addresses of each exchange, in answer order; a null MX is skipped. */
 export async function matchMx(dns: LimitedDns, ip: ClientIp, name: string, cidr: number): Promise<Match> {
-  const outcome = await dns.mx(name, { countVoid: true });
+  const outcome = await dns.mx(name, COUNT_VOID);
   if (outcome.kind !== "answer") return failure(outcome, name, "MX");
   for (const record of outcome.records) {
     const exchange = stripDot(record.exchange);
@@ -58,7 +62,7 @@ export async function matchMx(dns: LimitedDns, ip: ClientIp, name: string, cidr:
 
 /** `exists`: any A record at all (always type A, whatever the client family). */
 export async function matchExists(dns: LimitedDns, name: string): Promise<Match> {
-  const outcome = await dns.address(name, 4, { countVoid: true });
+  const outcome = await dns.address(name, 4, COUNT_VOID);
   return outcome.kind === "answer" ? MATCH : failure(outcome, name, "A");
 }
 
@@ -73,7 +77,7 @@ export async function validatedNames(
   wanted: ((name: string) => boolean) | undefined,
   countVoid: boolean,
 ): Promise<string[] | SpfEvalError> {
-  const outcome = await dns.ptr(reverseName(ip), { countVoid });
+  const outcome = await dns.ptr(reverseName(ip), countVoid ? COUNT_VOID : NO_VOID);
   if (outcome.kind === "limit") return outcome.error;
   if (outcome.kind !== "answer") return [];
   const names: string[] = [];

@@ -60,6 +60,26 @@ describe("results", () => {
     expect(verdict.problem).toContain("socket closed");
   });
 
+  /** A rejection with something that is not an Error, as a careless resolver might give. */
+  // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the point of the test
+  const rejectWith = (reason: unknown): Promise<never> => Promise.reject(reason);
+
+  // LimitedDns settles each query in the query's own reaction (no async wrapper): what a resolver
+  // throws or rejects with must reach the verdict as it did, with and without a deadline signal.
+  test.each([
+    ["rejects with an Error", () => Promise.reject(new Error("socket closed")), false, "unexpected error during SPF evaluation: socket closed"],
+    ["rejects with an Error, with a signal", () => Promise.reject(new Error("socket closed")), true, "unexpected error during SPF evaluation: socket closed"],
+    ["throws synchronously", () => { throw new Error("bug"); }, false, "unexpected error during SPF evaluation: bug"],
+    ["throws synchronously, with a signal", () => { throw new Error("bug"); }, true, "unexpected error during SPF evaluation: bug"],
+    ["rejects with a string", () => rejectWith("gone"), false, "unexpected error during SPF evaluation"],
+    ["rejects with a string, with a signal", () => rejectWith("gone"), true, "unexpected error during SPF evaluation: gone"],
+    ["throws a string", () => { throw "gone" as unknown as Error; }, true, "unexpected error during SPF evaluation"],
+  ] as const)("a resolver that %s: temperror with its problem", async (_name, txt, withSignal, problem) => {
+    const dns: SpfDns = { ...createZoneDns(zone), txt };
+    const verdict = await check(withSignal ? { signal: new AbortController().signal } : {}, dns);
+    expect(verdict).toMatchObject({ result: "temperror", code: "POSTERN_SPF_INTERNAL", problem });
+  });
+
   test("an aborted check is temperror", async () => {
     const controller = new AbortController();
     controller.abort();

@@ -9,7 +9,7 @@ import { type SpfDns } from "./dns";
 import { type SpfErrorCode, SpfInputError, SpfInternalError, SpfOptionsError, SpfDnsError } from "./errors";
 import { type EvalContext, checkHost, evaluateRecord, type HostOutcome } from "./evaluate";
 import { explain } from "./explain";
-import { authResultsFragment, type HeaderFacts, headerComment, receivedSpfValue, smtpSafe } from "./headers";
+import { headerTexts, smtpSafe } from "./headers";
 import { type ClientIp, macroIp, parseClientIp } from "./ip";
 import { LimitedDns, resolveLimits, type SpfLimits } from "./limits";
 import { type MacroString, parseMacroString } from "./macro";
@@ -113,8 +113,10 @@ function prepare(input: SpfCheckInput): Prepared {
 
 type Outcome = HostOutcome | { readonly kind: "crash"; readonly cause: unknown };
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** The one mapping from evaluation outcomes to results. */
-function toVerdict(p: Prepared, outcome: Outcome, extra: { guessed: boolean; explanation: string | undefined; dns: LimitedDns; receiver: string }): SpfVerdict {
+function toVerdict(p: Prepared, outcome: Outcome, guessed: boolean, explained: string | undefined, dns: LimitedDns, receiver: string): SpfVerdict {
   let result: SpfResult;
   let problem: string | undefined;
   let code: SpfErrorCode | undefined;
@@ -141,31 +143,31 @@ function toVerdict(p: Prepared, outcome: Outcome, extra: { guessed: boolean; exp
       break;
     }
   }
-  const explanation = result === "fail" && extra.explanation !== undefined ? smtpSafe(extra.explanation) : undefined;
-  const facts: HeaderFacts = { result, identity: p.identity, sender: p.sender, helo: p.helo, ip: p.ip.text, receiver: extra.receiver, mechanism, problem };
-  const comment = headerComment(facts);
-  const receivedSpf = receivedSpfValue(facts);
-  return {
-    result,
-    ...(explanation !== undefined && { explanation }),
-    domain: p.domain,
-    identity: p.identity,
-    ...(mechanism !== undefined && { mechanism }),
-    ...(problem !== undefined && { problem }),
-    ...(code !== undefined && { code }),
-    guessed: extra.guessed,
-    lookups: extra.dns.lookups,
-    voidLookups: extra.dns.voidLookups,
-    receivedSpf,
-    authenticationResults: authResultsFragment(facts),
-    exim: {
-      spf_result: result,
-      spf_result_guessed: extra.guessed,
-      spf_header_comment: comment,
-      spf_smtp_comment: smtpSafe(explanation ?? (problem === undefined ? comment : `${comment}: ${problem}`)),
-      spf_received: `Received-SPF: ${receivedSpf}`,
-    },
+  const explanation = result === "fail" && explained !== undefined ? smtpSafe(explained) : undefined;
+  const texts = headerTexts({ result, identity: p.identity, sender: p.sender, helo: p.helo, ip: p.ip.text, receiver, mechanism, problem });
+  const comment = texts.comment;
+  // Optional fields are absent, not undefined, and the fields keep their order: assigned one by
+  // one (a spread of a conditional object literal per field cost more than the check's queries).
+  const verdict = { result } as Mutable<SpfVerdict>;
+  if (explanation !== undefined) verdict.explanation = explanation;
+  verdict.domain = p.domain;
+  verdict.identity = p.identity;
+  if (mechanism !== undefined) verdict.mechanism = mechanism;
+  if (problem !== undefined) verdict.problem = problem;
+  if (code !== undefined) verdict.code = code;
+  verdict.guessed = guessed;
+  verdict.lookups = dns.lookups;
+  verdict.voidLookups = dns.voidLookups;
+  verdict.receivedSpf = texts.receivedSpf;
+  verdict.authenticationResults = texts.authResults;
+  verdict.exim = {
+    spf_result: result,
+    spf_result_guessed: guessed,
+    spf_header_comment: comment,
+    spf_smtp_comment: smtpSafe(explanation ?? (problem === undefined ? comment : `${comment}: ${problem}`)),
+    spf_received: `Received-SPF: ${texts.receivedSpf}`,
   };
+  return verdict;
 }
 
 function option<T>(name: string, build: () => T): T {
@@ -235,7 +237,7 @@ export function createSpfChecker(resolver: SpfDns, options: SpfCheckerOptions = 
       } catch (cause) {
         outcome = { kind: "crash", cause };
       }
-      return toVerdict(p, outcome, { guessed, explanation, dns, receiver });
+      return toVerdict(p, outcome, guessed, explanation, dns, receiver);
     },
   };
 }

@@ -29,6 +29,14 @@ describe("createZoneDns (conformance README rules)", () => {
     ["aaaa", "spf.example.com", { kind: "nodata" }],
     ["a", "missing.example.com", { kind: "nxdomain" }],
     ["a", `${"x".repeat(64)}.example.com`, { kind: "servfail" }],
+    ["a", `${"x".repeat(63)}.example.com`, { kind: "nxdomain" }],
+    ["a", `${"x".repeat(64)}`, { kind: "servfail" }],
+    ["a", ".spf.example.com", { kind: "answer", records: ["192.0.2.1"] }],
+    ["a", "Spf.Example.Com", { kind: "answer", records: ["192.0.2.1"] }],
+    ["a", "spf.example.com.", { kind: "answer", records: ["192.0.2.1"] }],
+    ["a", "spf.exampl\u00e9.com", { kind: "nxdomain" }],
+    ["a", "", { kind: "nxdomain" }],
+    ["a", "ALIAS.example.com.", { kind: "answer", records: ["192.0.2.1"] }],
     ["mx", "mx.example.com", { kind: "answer", records: [{ preference: 0, exchange: "" }, { preference: 10, exchange: "a.example.com" }] }],
   ] as const)("%s %s", async (type, name, want) => {
     expect(await dns[type](name)).toEqual(want);

@@ -35,7 +35,31 @@ type Item = { readonly type: "TIMEOUT" } | { readonly type: ItemType; readonly v
 
 const MAX_CNAME_CHAIN = 8;
 
+/** True when `name` is already normalized: no empty label, no uppercase, ASCII (the common case, checked without allocating). */
+function isNormal(name: string): boolean {
+  if (name.length === 0 || name.charCodeAt(0) === 0x2e || name.charCodeAt(name.length - 1) === 0x2e) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 0x41 && c <= 0x5a) || c > 0x7e) return false;
+    if (c === 0x2e && name.charCodeAt(i + 1) === 0x2e) return false;
+  }
+  return true;
+}
+
+/** True when some label is over 63 characters. */
+function hasLongLabel(name: string): boolean {
+  let start = 0;
+  for (;;) {
+    const dot = name.indexOf(".", start);
+    const end = dot === -1 ? name.length : dot;
+    if (end - start > 63) return true;
+    if (dot === -1) return false;
+    start = dot + 1;
+  }
+}
+
 function normalize(name: string): string {
+  if (isNormal(name)) return name;
   return name
     .split(".")
     .filter((label) => label !== "")
@@ -102,8 +126,8 @@ export function createZoneDns(zone: ZoneData): ZoneDns {
   for (const [owner, entries] of Object.entries(zone)) names.set(normalize(owner), compile(owner, entries));
   const queries: ZoneQuery[] = [];
 
-  function lookup(name: string, type: SpfQueryType, seen: Set<string>): DnsOutcome<unknown[]> {
-    if (name.split(".").some((label) => label.length > 63)) return { kind: "servfail" };
+  function lookup(name: string, type: SpfQueryType, seen: Set<string> | undefined): DnsOutcome<unknown[]> {
+    if (hasLongLabel(name)) return { kind: "servfail" };
     const key = normalize(name);
     const items = names.get(key);
     if (!items) return { kind: "nxdomain" };
@@ -119,14 +143,15 @@ export function createZoneDns(zone: ZoneData): ZoneDns {
     }
     if (records.length > 0) return { kind: "answer", records };
     if (cname === undefined) return { kind: "nodata" };
-    if (seen.has(key) || seen.size >= MAX_CNAME_CHAIN) return { kind: "servfail" };
-    seen.add(key);
-    return lookup(cname, type, seen);
+    const chain = seen ?? new Set<string>();
+    if (chain.has(key) || chain.size >= MAX_CNAME_CHAIN) return { kind: "servfail" };
+    chain.add(key);
+    return lookup(cname, type, chain);
   }
 
   function query<T>(type: SpfQueryType, name: string): Promise<DnsOutcome<T>> {
     queries.push({ type, name });
-    return Promise.resolve(lookup(name, type, new Set()) as DnsOutcome<T>);
+    return Promise.resolve(lookup(name, type, undefined) as DnsOutcome<T>);
   }
 
   return {
