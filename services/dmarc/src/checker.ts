@@ -69,7 +69,9 @@ async function readBody(ref: BodyRef | undefined, deps: CheckDeps): Promise<Buff
   const loc = ref?.location;
   if (loc === undefined) throw new BodyUnavailableError("request has no body reference");
   if (Number(ref?.size ?? 0) > deps.cfg.max_message_bytes) throw new BodyUnavailableError(`message larger than max_message_bytes (${deps.cfg.max_message_bytes})`);
-  if (loc.$case === "inline") return Buffer.from(loc.value);
+  // A view, not a copy: the decoded bytes are a slice of the frame NATS read, which is not reused, and
+  // nothing here writes to the message.
+  if (loc.$case === "inline") return Buffer.from(loc.value.buffer, loc.value.byteOffset, loc.value.byteLength);
   const data = await (await deps.spool()).getBlob(loc.value);
   if (data === null) throw new BodyUnavailableError(`spool object ${loc.value} not found`);
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -125,20 +127,26 @@ const statuses: Record<LibVerdict["status"], DmarcStatus> = {
   temperror: DmarcStatus.DMARC_STATUS_TEMPERROR,
 };
 
-/** The one place a library verdict becomes a proto verdict. */
+/**
+ * The one place a library verdict becomes a proto verdict. A plain object with
+ * every field set, as DmarcVerdict.fromPartial would make it (without its
+ * per-field copy): checker.test.ts compares the two.
+ */
 export function toProtoVerdict(v: LibVerdict, txnId: string): DmarcVerdict {
-  return DmarcVerdict.fromPartial({
+  const dkim: DmarcVerdict["dkim"] = [];
+  for (const d of v.dkim) dkim.push({ domain: d.domain, selector: d.selector ?? "", result: d.result, reason: d.reason ?? "" });
+  return {
     txnId,
-    status: statuses[v.status],
+    status: statuses[v.status] ?? DmarcStatus.DMARC_STATUS_UNSPECIFIED,
     statusText: v.statusText,
     usedDomain: v.usedDomain,
     domainPolicy: v.domainPolicy,
     arHeader: v.arHeader,
-    dkim: v.dkim.map((d) => ({ domain: d.domain, selector: d.selector ?? "", result: d.result, reason: d.reason ?? "" })),
+    dkim,
     result: v.result,
     authorDomain: v.authorDomain ?? "",
     mode: v.mode,
-  });
+  };
 }
 
 /** temperror without a verdict from the libraries (body unreadable, overload); `why` is ours. */

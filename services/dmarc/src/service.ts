@@ -1,7 +1,7 @@
 import { attachBus, type Bus, type ObjectStore, openSpool } from "@postern/bus";
 import { createResolver, type ResolverOptions } from "@postern/dns";
 import { type DmarcDns } from "@postern/libdmarc";
-import { DmarcService, EdgeCallbackClient } from "@postern/proto";
+import { DmarcService } from "@postern/proto";
 import { Admission, clientChannelOptions, clientCredentials, GrpcClientPool, type ServiceContext, startGrpcServer } from "@postern/service-kit";
 import { createCheck } from "./checker";
 import { type DmarcConfig, type DmarcSection } from "./config";
@@ -10,6 +10,7 @@ import { createDmarcMetrics, logEvents } from "./diagnostics";
 import { dkimDnsFromDmarcDns, dmarcDnsFromResolver } from "./dns-adapter";
 import { AggregateRecorder, ensureAggregateStream, ReportLimiter, sendForensic } from "./reports";
 import { dmarcServer } from "./server";
+import { DmarcCallbackClient } from "./verdict-codec";
 
 export interface DmarcDeps {
   /** Replaces the resolver built from the `dns` section (tests and benchmarks: createDmarcZone). */
@@ -69,7 +70,8 @@ export async function startDmarc(ctx: ServiceContext<DmarcConfig>, deps: DmarcDe
     ...(deps.now === undefined ? {} : { now: deps.now }),
   });
   const admission = new Admission(cfg.max_in_flight);
-  const callbacks = new GrpcClientPool(EdgeCallbackClient, clientCredentials(cfg.callback.tls), clientChannelOptions(cfg.callback.tls, cfg.callback));
+  // verdict batches are encoded by encodeDmarcVerdicts (verdict-codec.ts)
+  const callbacks = new GrpcClientPool(DmarcCallbackClient, clientCredentials(cfg.callback.tls), clientChannelOptions(cfg.callback.tls, cfg.callback));
   const server = await startGrpcServer({
     listen: cfg.grpc.listen,
     tls: cfg.grpc.tls,

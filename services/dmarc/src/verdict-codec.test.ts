@@ -1,0 +1,88 @@
+import { DmarcStatus, type DmarcVerdict, DmarcVerdicts } from "@postern/proto";
+import { DmarcCallbackClient, encodeDmarcVerdicts } from "./verdict-codec";
+
+const generic = (m: DmarcVerdicts): Buffer => Buffer.from(DmarcVerdicts.encode(m).finish());
+
+const base: DmarcVerdict = {
+  txnId: "0123456789abcdef01234567",
+  status: DmarcStatus.DMARC_STATUS_ACCEPT,
+  statusText: "Accept",
+  usedDomain: "bench.test",
+  domainPolicy: "reject",
+  arHeader: "Authentication-Results: edge.bench.test;\r\n\tspf=pass smtp.mailfrom=bench.test;\r\n\tdkim=none;\r\n\tdmarc=pass (p=reject dis=none) header.from=bench.test",
+  dkim: [],
+  result: "pass",
+  authorDomain: "bench.test",
+  mode: "rfc9989",
+};
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PIECES = ["", "a", "bench.test", "é", "€", "😀", "\ud800", "\udc00x", "\u0000", "x".repeat(130), "y".repeat(17_000), "Authentication-Results: x;\r\n\t"];
+function randomString(r: () => number): string {
+  let s = "";
+  const n = Math.floor(r() * 4);
+  for (let i = 0; i < n; i++) s += PIECES[Math.floor(r() * PIECES.length)];
+  return s;
+}
+
+function randomVerdict(r: () => number): DmarcVerdict {
+  const dkim = Array.from({ length: Math.floor(r() * 3) }, () => ({ domain: randomString(r), selector: randomString(r), result: randomString(r), reason: randomString(r) }));
+  return {
+    txnId: randomString(r),
+    status: Math.floor(r() * 8),
+    statusText: randomString(r),
+    usedDomain: randomString(r),
+    domainPolicy: randomString(r),
+    arHeader: randomString(r),
+    dkim,
+    result: randomString(r),
+    authorDomain: randomString(r),
+    mode: randomString(r),
+  };
+}
+
+describe("encodeDmarcVerdicts writes what DmarcVerdicts.encode writes", () => {
+  const table: [string, DmarcVerdict[]][] = [
+    ["no verdicts", []],
+    ["one pipeline verdict", [base]],
+    ["all empty, status unspecified", [{ ...base, txnId: "", status: DmarcStatus.DMARC_STATUS_UNSPECIFIED, statusText: "", usedDomain: "", domainPolicy: "", arHeader: "", result: "", authorDomain: "", mode: "" }]],
+    [
+      "DKIM results, some fields empty",
+      [{ ...base, dkim: [{ domain: "example.com", selector: "s1", result: "pass", reason: "" }, { domain: "", selector: "", result: "fail", reason: "body hash did not verify" }] }],
+    ],
+    ["non-ASCII and lone surrogates", [{ ...base, statusText: "Bücher € 😀", authorDomain: "\ud800", usedDomain: "x\udc00" }]],
+    ["length prefixes of 2 and 3 bytes", [{ ...base, arHeader: "a".repeat(200) }, { ...base, arHeader: "b".repeat(20_000) }]],
+    ["a batch", [base, { ...base, txnId: "2", status: DmarcStatus.DMARC_STATUS_REJECT, result: "fail" }, { ...base, txnId: "3", status: DmarcStatus.DMARC_STATUS_TEMPERROR }]],
+    ["UNRECOGNIZED status (the generic writer's path)", [{ ...base, status: DmarcStatus.UNRECOGNIZED }]],
+  ];
+  it.each(table)("%s", (_name, verdicts) => {
+    const got = encodeDmarcVerdicts({ verdicts });
+    expect(got.equals(generic({ verdicts }))).toBe(true);
+    expect(DmarcVerdicts.decode(got)).toEqual(DmarcVerdicts.decode(generic({ verdicts })));
+  });
+
+  it("random batches", () => {
+    const r = rng(5);
+    for (let i = 0; i < 2_000; i++) {
+      const m = { verdicts: Array.from({ length: Math.floor(r() * 4) }, () => randomVerdict(r)) };
+      expect(encodeDmarcVerdicts(m).equals(generic(m))).toBe(true);
+    }
+  });
+});
+
+test("DmarcCallbackClient serializes both batch methods with encodeDmarcVerdicts, the rest as generated", () => {
+  const service = (DmarcCallbackClient as unknown as { service: Record<string, { requestSerialize: unknown; path: string }> }).service;
+  expect(service.streamDmarcVerdicts?.requestSerialize).toBe(encodeDmarcVerdicts);
+  expect(service.reportDmarcBatch?.requestSerialize).toBe(encodeDmarcVerdicts);
+  expect(service.reportDmarc?.path).toBe("/postern.v1.EdgeCallback/ReportDmarc");
+});
