@@ -1,4 +1,4 @@
-import { DEFAULT_GUESS_RECORD, SpfInputError } from "@postern/libspf";
+import { createSpfChecker, DEFAULT_GUESS_RECORD, SpfInputError, type SpfCheckInput } from "@postern/libspf";
 import { Registry } from "prom-client";
 import { createCheck } from "./checker";
 import { createSpfMetrics } from "./diagnostics";
@@ -48,5 +48,41 @@ describe("createCheck", () => {
   it("throws SpfInputError for a bad address", async () => {
     const { check } = setup();
     await expect(check({ ip: "192.0.2", mailFrom: "a@pass.test", helo: "h" }, "grpc")).rejects.toBeInstanceOf(SpfInputError);
+  });
+
+  // The wrapper builds libspf's input field by field (no spread): every field must reach libspf.
+  it.each<[string, SpfCheckInput]>([
+    ["MAIL FROM", { ip: "192.0.2.1", mailFrom: "a@pass.test", helo: "mail.pass.test" }],
+    ["HELO identity", { ip: "203.0.113.9", mailFrom: "a@pass.test", helo: "fail.test", identity: "helo" }],
+    ["null sender", { ip: "192.0.2.1", mailFrom: "", helo: "pass.test" }],
+    ["guess on, no record", { ip: "192.0.2.99", mailFrom: "a@nospf.test", helo: "h", guess: true }],
+    ["guess off, no record", { ip: "192.0.2.99", mailFrom: "a@nospf.test", helo: "h", guess: false }],
+    ["IPv6", { ip: "2001:db8::25", mailFrom: "a@pass.test", helo: "h" }],
+  ])("gives libspf's verdict for the same input: %s", async (_name, input) => {
+    const { check } = setup();
+    const direct = await createSpfChecker(zoneDns(), { receiver: "spf.test", guessRecord: DEFAULT_GUESS_RECORD }).check(input);
+    expect(await check(input, "grpc")).toStrictEqual(direct);
+  });
+
+  it("counts a check once when its late result follows the deadline's verdict, and shows checks in flight", async () => {
+    const { registry, check } = setup(slowDns(zoneDns(), 150), 30);
+    const pending = check({ ip: "192.0.2.1", mailFrom: "a@pass.test", helo: "h" }, "nats");
+    expect(await registry.metrics()).toContain("postern_spf_checks_in_flight 1");
+    expect((await pending).result).toBe("temperror");
+    await new Promise((r) => setTimeout(r, 400)); // the late check ends on its own
+    const text = await registry.metrics();
+    expect(text).toContain('postern_spf_checks_total{result="temperror",source="nats"} 1');
+    expect(text).not.toContain('result="pass"');
+    expect(text).toContain('postern_spf_check_duration_seconds_count{source="nats"} 1');
+    expect(text).toContain("postern_spf_checks_in_flight 0");
+  });
+
+  it("a bad address is timed and leaves no check in flight", async () => {
+    const { registry, check } = setup();
+    await expect(check({ ip: "bogus", mailFrom: "a@pass.test", helo: "h" }, "grpc")).rejects.toBeInstanceOf(SpfInputError);
+    const text = await registry.metrics();
+    expect(text).toContain('postern_spf_check_duration_seconds_count{source="grpc"} 1');
+    expect(text).toContain("postern_spf_checks_in_flight 0");
+    expect(text).not.toContain("postern_spf_checks_total{");
   });
 });

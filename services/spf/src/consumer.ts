@@ -12,7 +12,7 @@
  * are the only publishers on the subject.
  */
 import { type Bus, codecs, queueGroups, subjects } from "@postern/bus";
-import { SpfInputError } from "@postern/libspf";
+import { SpfInputError, type SpfVerdict as LibSpfVerdict } from "@postern/libspf";
 import { type EdgeCallbackClient, type SpfCheckRequest, type SpfVerdict } from "@postern/proto";
 import { type Admission, type GrpcClientPool, unaryCall, verdictReplier } from "@postern/service-kit";
 import { type Logger } from "pino";
@@ -66,17 +66,42 @@ export function startConsumer(deps: ConsumerDeps): Consumer {
     onFailure: (address, txnId, err) => logger.warn({ event: logEvents.replyFailed, address, txn_id: txnId, err }, "ReportSpf failed"),
   });
 
-  const verdictFor = async (request: SpfCheckRequest, txnId: string): Promise<SpfVerdict> => {
-    try {
-      return toProtoVerdict(await deps.check(toCheckInput(request, deps.guess), checkSources.nats), txnId);
-    } catch (err) {
-      if (err instanceof SpfInputError) {
-        drop(dropReasons.invalidIp, err);
-        return refusal(txnId, deps.receiver, "invalid client address");
-      }
-      logger.error({ event: logEvents.checkFailed, err }, "SPF check failed");
-      return refusal(txnId, deps.receiver, "SPF check failed");
+  /** The verdict for a check that threw: a bad client address from the asker, or a bug. */
+  const failed = (err: unknown, txnId: string): SpfVerdict => {
+    if (err instanceof SpfInputError) {
+      drop(dropReasons.invalidIp, err);
+      return refusal(txnId, deps.receiver, "invalid client address");
     }
+    logger.error({ event: logEvents.checkFailed, err }, "SPF check failed");
+    return refusal(txnId, deps.receiver, "SPF check failed");
+  };
+  const leave = (): void => deps.admission.leave();
+
+  /**
+   * Checks, replies, and leaves admission once the reply is settled (reply() never rejects). Plain
+   * reactions rather than an async function with then/finally: three fewer promises per message.
+   */
+  const checkAndReply = (request: SpfCheckRequest, address: string, txnId: string, receivedAt: number): void => {
+    const answer = (verdict: SpfVerdict): void => void reply(address, verdict, receivedAt).then(leave);
+    let checked: Promise<LibSpfVerdict>;
+    try {
+      checked = deps.check(toCheckInput(request, deps.guess), checkSources.nats);
+    } catch (err) {
+      answer(failed(err, txnId));
+      return;
+    }
+    checked.then(
+      (verdict) => {
+        let proto: SpfVerdict;
+        try {
+          proto = toProtoVerdict(verdict, txnId);
+        } catch (err) {
+          proto = failed(err, txnId);
+        }
+        answer(proto);
+      },
+      (err: unknown) => answer(failed(err, txnId)),
+    );
   };
 
   const handle = (data: Uint8Array): void => {
@@ -97,9 +122,7 @@ export function startConsumer(deps: ConsumerDeps): Consumer {
       void reply(address, refusal(txnId, deps.receiver, "SPF service busy"), receivedAt);
       return;
     }
-    void verdictFor(request, txnId)
-      .then((verdict) => reply(address, verdict, receivedAt))
-      .finally(() => deps.admission.leave());
+    checkAndReply(request, address, txnId, receivedAt);
   };
 
   const sub = deps.bus.nc.subscribe(subjects.spfCheck, {

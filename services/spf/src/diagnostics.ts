@@ -27,8 +27,8 @@ export interface SpfMetrics {
   checks: Counter<"result" | "source">;
   /** postern_spf_check_duration_seconds{source} */
   checkSeconds: Histogram<"source">;
-  /** postern_spf_checks_in_flight */
-  inFlight: Gauge;
+  /** postern_spf_checks_in_flight, read from `running` when scraped (no gauge update per check) */
+  inFlight: { running: number };
   /** postern_spf_requests_dropped_total{reason} */
   dropped: Counter<"reason">;
   /** postern_spf_replies_total{outcome="ok|error"}: EdgeCallback.ReportSpf calls */
@@ -39,6 +39,15 @@ export interface SpfMetrics {
 
 export function createSpfMetrics(registry: Registry): SpfMetrics {
   const registers = [registry];
+  const inFlight = { running: 0 };
+  new Gauge({
+    name: "postern_spf_checks_in_flight",
+    help: "SPF checks running now",
+    registers,
+    collect() {
+      this.set(inFlight.running);
+    },
+  });
   // TallyCounter: several DNS queries and a check per message (see service-kit metrics.ts)
   const dnsQueries = new TallyCounter({ name: dnsMetricNames.queries, help: "DNS queries by type, outcome and cache use", labelNames: ["type", "outcome", "cached"] as const, registers });
   const dnsSeconds = new Histogram({
@@ -58,9 +67,10 @@ export function createSpfMetrics(registry: Registry): SpfMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4],
       registers,
     }),
-    inFlight: new Gauge({ name: "postern_spf_checks_in_flight", help: "SPF checks running now", registers }),
+    inFlight,
     dropped: new Counter({ name: "postern_spf_requests_dropped_total", help: "spf.check requests not checked, by reason", labelNames: ["reason"] as const, registers }),
-    replies: new Counter({ name: "postern_spf_replies_total", help: "EdgeCallback.ReportSpf calls by outcome", labelNames: ["outcome"] as const, registers }),
+    // TallyCounter: one reply per message
+    replies: new TallyCounter({ name: "postern_spf_replies_total", help: "EdgeCallback.ReportSpf calls by outcome", labelNames: ["outcome"] as const, registers }),
     onDnsQuery: (event) => {
       dnsQueries.inc({ type: event.type, outcome: event.outcome, cached: String(event.cached) });
       if (!event.cached && !event.shared) dnsSeconds.observe({ type: event.type, outcome: event.outcome }, event.ms / 1000);
