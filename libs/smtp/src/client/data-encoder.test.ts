@@ -104,8 +104,8 @@ describe("DataEncoder", () => {
     const enc = new DataEncoder();
     const a = Buffer.from("Subject: x\r\n\r\nbody. with dots.\r\n");
     expect(enc.push(a)).toBe(a);
-    const b = Buffer.from("\nnext");
-    expect(enc.push(b).toString()).toBe("\r\nnext"); // LF whose CR ended the previous chunk? no: a's last byte was LF
+    const b = Buffer.from("\nnext"); // an empty line with a bare LF: copied, with a CR put in
+    expect(enc.push(b).toString()).toBe("\r\nnext");
     expect(enc.end().toString()).toBe("\r\n.\r\n");
   });
 

@@ -73,7 +73,7 @@ export class DataEncoder {
     return out;
   }
 
-/** The tail: CRLF when the last line is open (LF alone after a trailing CR), then ".CRLF". */
+  /** The tail: CRLF when the last line is open (LF alone after a trailing CR), then ".CRLF". */
   end(): Buffer {
     if (this.ended) throw new Error("DataEncoder.end called twice");
     this.ended = true;
