@@ -131,7 +131,8 @@ describe("spf queue group with the real edge", () => {
     }
     // After the kill the survivor answers everything.
     const late = outcomes.filter((o) => o.started > killedAt + KILL_NOTICED_MS);
-    expect(late.length).toBeGreaterThan(100);
+    // (about 1,500 on a quiet machine; a loaded one managed 240 transactions in all)
+    expect(late.length).toBeGreaterThan(20);
     expect(late.every((o) => o.reply.startsWith("250"))).toBe(true);
     const survivorChecks = (await survivor.counter("postern_spf_checks_total", 'source="nats"')) - survivorBefore;
     expect(survivorChecks).toBeGreaterThanOrEqual(late.length);
