@@ -98,6 +98,26 @@ export function parseHeaderFields(header: Buffer): HeaderField[] {
   return fields;
 }
 
+const DKIM = [0x64, 0x6b, 0x69, 0x6d]; // "dkim", matched with the ASCII case bit set
+const SIGNATURE = [0x73, 0x69, 0x67, 0x6e, 0x61, 0x74, 0x75, 0x72, 0x65]; // "signature"
+
+/**
+ * False when no field of the header section can be a DKIM-Signature: the text
+ * "dkim-signature" (any case) appears nowhere in it. Checked on the bytes, at
+ * each "-", so that an unsigned message's header is neither decoded nor split
+ * into fields. (b | 0x20) equals a lower-case letter only for that letter in
+ * either case, so the test never misses a field parseHeaderFields would name so.
+ */
+export function mayHoldSignature(header: Buffer): boolean {
+  for (let dash = header.indexOf(0x2d, 4); dash >= 0 && dash + 9 < header.length; dash = header.indexOf(0x2d, dash + 1)) {
+    let hit = true;
+    for (let k = 0; k < 4 && hit; k++) hit = ((header[dash - 4 + k] as number) | 0x20) === DKIM[k];
+    for (let k = 0; k < 9 && hit; k++) hit = ((header[dash + 1 + k] as number) | 0x20) === SIGNATURE[k];
+    if (hit) return true;
+  }
+  return false;
+}
+
 function trimEndWsp(s: string): string {
   let e = s.length;
   while (e > 0 && (s.charCodeAt(e - 1) === 0x20 || s.charCodeAt(e - 1) === 0x09)) e--;
@@ -119,7 +139,7 @@ export function toBuffer(chunk: Buffer | Uint8Array | string): Buffer {
   return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
-function isAsyncIterable(m: MessageSource): m is AsyncIterable<Buffer | Uint8Array | string> {
+export function isAsyncIterable(m: MessageSource): m is AsyncIterable<Buffer | Uint8Array | string> {
   return typeof m === "object" && m !== null && Symbol.asyncIterator in m;
 }
 

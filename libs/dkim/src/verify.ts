@@ -9,7 +9,7 @@ import { createHash, verify as cryptoVerify } from "node:crypto";
 import { BodyCanonicalizer, BodyHash, canonicalizeHeader, type HeaderField } from "./canon";
 import { type DkimErrorCode, dkimErrorCodes, DkimOptionsError, DkimVerifyError } from "./errors";
 import { checkKeyFits, type DkimKey, parseKeyRecord } from "./key";
-import { readHead } from "./message";
+import { isAsyncIterable, mayHoldSignature, type MessageHead, parseHeaderFields, readHead, splitWhole, toBuffer } from "./message";
 import { type ParsedSignature, parseSignature, safeDetail, type SignatureFacts } from "./signature";
 import type { DkimDns, DkimResult, DkimResultKind, DkimTxtOutcome, MessageSource, VerifyOptions } from "./types";
 
@@ -62,7 +62,14 @@ function resolved(options: VerifyOptions): Required<Omit<VerifyOptions, "signal"
  */
 export async function verifyMessage(message: MessageSource, options: VerifyOptions): Promise<DkimResult[]> {
   const opts = resolved(options);
-  const head = await readHead(message, opts.maxHeaderBytes);
+  let head: MessageHead;
+  if (isAsyncIterable(message)) head = await readHead(message, opts.maxHeaderBytes);
+  else {
+    // In memory (what the dmarc service passes): an unsigned message's header section is not parsed at all.
+    const whole = splitWhole(toBuffer(message), opts.maxHeaderBytes);
+    if (!whole.tooLarge && !mayHoldSignature(whole.header)) return [];
+    head = { tooLarge: whole.tooLarge, fields: whole.tooLarge ? [] : parseHeaderFields(whole.header), body: whole.body };
+  }
   if (head.tooLarge) {
     const facts: SignatureFacts = { domain: "", identity: "", selector: "", algorithm: "", headerB: "" };
     return [toResult(facts, { kind: "error", error: new DkimVerifyError(dkimErrorCodes.limit, "header section too large") })];

@@ -7,6 +7,7 @@
 import { domainToASCII } from "node:url";
 import { authorDomains, fromFieldValues, fromValues, normalizeDomain, parseHeaderFields } from "./index";
 import { splitMailboxes, stripComments } from "./author";
+import { validName } from "./lookup";
 import { bareDomain } from "./verdict";
 
 // ---- the replaced implementations, kept as the reference ----
@@ -170,5 +171,12 @@ describe("mailbox scanners match the reference", () => {
 describe("bareDomain (verdict.ts) is toLowerCase().replace(/\\.+$/, \"\")", () => {
   it.each(["", ".", "...", "A.Test", "a.test.", "a.test...", ".a.", "ÄB.", "x..y"])("%j", (name) => {
     expect(bareDomain(name)).toBe(name.toLowerCase().replace(/\.+$/, ""));
+  });
+});
+
+describe("validName (lookup.ts) is the split-based check", () => {
+  const ref = (name: string): boolean => name.length <= 253 && name.split(".").every((l) => l.length > 0 && l.length <= 63);
+  it.each(["", ".", "a", "a.", ".a", "a..b", "_dmarc.example.com", `${"a".repeat(63)}.b`, `${"a".repeat(64)}.b`, `${"a.".repeat(126)}a`, `${"a.".repeat(127)}a`])("%j", (name) => {
+    expect(validName(name)).toBe(ref(name));
   });
 });

@@ -30,8 +30,17 @@ export interface QueryLog {
   readonly name: string;
 }
 
-function validName(name: string): boolean {
-  return name.length <= 253 && name.split(".").every((l) => l.length > 0 && l.length <= 63);
+/** At most 253 characters of labels of 1 to 63 (as split(".").every(...), without the array). */
+export function validName(name: string): boolean {
+  if (name.length > 253) return false;
+  let from = 0;
+  for (;;) {
+    const dot = name.indexOf(".", from);
+    const len = (dot < 0 ? name.length : dot) - from;
+    if (len === 0 || len > 63) return false;
+    if (dot < 0) return true;
+    from = dot + 1;
+  }
 }
 
 /** Parsed records kept by their text: a busy receiver sees the same few records all day. */

@@ -1,8 +1,8 @@
 import { type Bus, connectBus, natsConfigSchema } from "@postern/bus";
-import { createDmarcZone, type DmarcVerdict, evaluateDmarc } from "@postern/libdmarc";
+import { type AggregateRow, createDmarcZone, type DmarcVerdict, evaluateDmarc } from "@postern/libdmarc";
 import { type Backend, startNats } from "@postern/testing";
 import { pino } from "pino";
-import { AGGREGATE_STREAM, AggregateRecorder, ensureAggregateStream, recordAggregate, ReportLimiter, runAggregateReports } from "./reports";
+import { AGGREGATE_STREAM, AggregateRecorder, ensureAggregateStream, recordAggregate, ReportLimiter, rowKey, runAggregateReports } from "./reports";
 
 test("failure reports are limited per domain and window", () => {
   let now = 0;
@@ -10,6 +10,45 @@ test("failure reports are limited per domain and window", () => {
   expect([limiter.take("a.test"), limiter.take("a.test"), limiter.take("a.test"), limiter.take("b.test")]).toEqual([true, true, false, true]);
   now = 1_000;
   expect(limiter.take("a.test")).toBe(true);
+});
+
+test("rowKey: two rows share a key exactly when their facts (all but the count) are equal", () => {
+  const base: AggregateRow = {
+    sourceIp: "192.0.2.1",
+    count: 1,
+    disposition: "none",
+    dkim: "fail",
+    spf: "pass",
+    reasons: [],
+    envelopeFrom: "a.test",
+    headerFrom: "a.test",
+    dkimResults: [],
+    spfResults: [{ domain: "a.test", scope: "mfrom", result: "pass" }],
+  };
+  const rows: AggregateRow[] = [
+    base,
+    { ...base, count: 7 },
+    { ...base, sourceIp: "192.0.2.2" },
+    { ...base, disposition: "reject", spf: "fail" },
+    { ...base, reasons: [{ type: "policy_test_mode" }] },
+    { ...base, reasons: [{ type: "other", comment: "" }] },
+    { ...base, reasons: [{ type: "other", comment: "x" }] },
+    { ...base, envelopeTo: "b.test" },
+    { ...base, envelopeTo: "" },
+    (({ envelopeFrom: _omit, ...rest }) => rest)(base),
+    { ...base, envelopeFrom: "" },
+    { ...base, headerFrom: "a.test1:" },
+    { ...base, headerFrom: "a.tes", envelopeFrom: "ta.test" },
+    { ...base, dkimResults: [{ domain: "a.test", selector: "s", result: "pass" }] },
+    { ...base, dkimResults: [{ domain: "a.test", selector: "s", result: "pass", humanResult: "" }] },
+    { ...base, dkimResults: [{ domain: "a.test", selector: "s", result: "pass" }, { domain: "b.test", selector: "", result: "fail", humanResult: "bad" }] },
+    { ...base, spfResults: [{ domain: "a.test", result: "pass" }] },
+    { ...base, spfResults: [{ domain: "", result: "none" }] },
+    { ...base, sourceIp: "1:2", headerFrom: "3" },
+    { ...base, sourceIp: "1", headerFrom: "2:3" },
+  ];
+  const facts = (r: AggregateRow): string => JSON.stringify({ ...r, count: 0 });
+  for (const a of rows) for (const b of rows) expect(rowKey(a) === rowKey(b)).toBe(facts(a) === facts(b));
 });
 
 describe("aggregate rows on a real nats-server", () => {

@@ -85,6 +85,27 @@ export async function recordAggregate(bus: Bus, v: DmarcVerdict, facts: { source
   return true;
 }
 
+type Counted = { count: number };
+
+const keyPart = (s: string): string => `${s.length}:${s}`;
+const optionalPart = (s: string | undefined): string => (s === undefined ? "-" : keyPart(s));
+
+/**
+ * The merge key of a row: its facts without the count, as one string that two
+ * rows share exactly when those facts are equal (strings length-prefixed, an
+ * absent optional field marked, list lengths counted). Half the cost of
+ * JSON.stringify(row), which it replaces as the key (reports.test.ts).
+ */
+export function rowKey(row: AggregateRow): string {
+  let k = keyPart(row.sourceIp) + keyPart(row.disposition) + keyPart(row.dkim) + keyPart(row.spf) + String(row.reasons.length) + "|";
+  for (const r of row.reasons) k += keyPart(r.type) + optionalPart(r.comment);
+  k += optionalPart(row.envelopeTo) + optionalPart(row.envelopeFrom) + keyPart(row.headerFrom) + String(row.dkimResults.length) + "|";
+  for (const d of row.dkimResults) k += keyPart(d.domain) + keyPart(d.selector) + keyPart(d.result) + optionalPart(d.humanResult);
+  k += String(row.spfResults.length) + "|";
+  for (const r of row.spfResults) k += keyPart(r.domain) + optionalPart(r.scope) + keyPart(r.result);
+  return k;
+}
+
 interface PendingDomain {
   policy: PolicyPublished;
   rua: string[];
@@ -156,13 +177,12 @@ export class AggregateRecorder {
     entry.end = at;
     const row = aggregateRow(v, facts);
     entry.evaluations++;
-    // a fresh row counts 1, so the row itself is its key (no copy with the count taken out)
-    const key = JSON.stringify(row);
+    const key = rowKey(row);
     const prev = entry.rows.get(key);
     if (prev === undefined) {
       entry.rows.set(key, row);
       this.distinctRows++;
-    } else entry.rows.set(key, { ...prev, count: prev.count + row.count });
+    } else (prev as Counted).count += row.count; // rows in `pending` are the recorder's own
     if (this.closed || this.distinctRows >= this.options.maxRows) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.options.flushMs).unref();
     return true;
@@ -219,7 +239,7 @@ export class AggregateRecorder {
       for (const [key, row] of entry.rows) {
         const prev = now.rows.get(key);
         if (prev === undefined) now.rows.set(key, row);
-        else now.rows.set(key, { ...prev, count: prev.count + row.count });
+        else (prev as Counted).count += row.count;
       }
     }
     this.distinctRows += entry.rows.size;
