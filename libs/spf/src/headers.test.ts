@@ -1,4 +1,4 @@
-import { headerComment, headerTexts, type HeaderFacts, smtpSafe } from "./headers";
+import { headerComment, headerTexts, type HeaderFacts, isDotAtom, smtpSafe } from "./headers";
 
 const facts: HeaderFacts = {
   result: "pass",
@@ -80,5 +80,27 @@ describe("headerTexts", () => {
     ["é", "?"],
   ])("smtpSafe(%j)", (text, want) => {
     expect(smtpSafe(text)).toBe(want);
+  });
+});
+
+describe("isDotAtom (single pass) agrees with the RFC 5322 dot-atom-text regex", () => {
+  const reference = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*$/;
+
+  test.each(["", ".", "a", "a.b", ".a", "a.", "a..b", "user+tag@example.com", "a b", 'a"b', "a(b)", "{|}~", "é", "a.\u0000", "2001:db8::1", "192.0.2.1"])("%j", (text) => {
+    expect(isDotAtom(text)).toBe(reference.test(text));
+  });
+
+  test("random strings over atext, specials and dots", () => {
+    const alphabet = "aZ9.!#~-/=?^_`{|}@ ()\"\\,;:<>[]\u0001\u0080é";
+    let seed = 7;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      let text = "";
+      for (let n = next(8); n > 0; n--) text += alphabet.charAt(next(alphabet.length));
+      expect([text, isDotAtom(text)]).toEqual([text, reference.test(text)]);
+    }
   });
 });

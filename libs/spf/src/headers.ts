@@ -54,14 +54,30 @@ export function smtpSafe(text: string, max = SMTP_TEXT_MAX): string {
   return out;
 }
 
-/** dot-atom-text (RFC 5322 3.2.3): atext runs joined by single dots. Linear: "." is not atext, so the runs cannot overlap. */
-const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*$/;
+/** atext (RFC 5322 3.2.3) by character code: letters, digits and !#$%&'*+-/=?^_`{|}~ */
+const ATEXT = new Uint8Array(128);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-/=?^_`{|}~") ATEXT[c.charCodeAt(0)] = 1;
 
-function isDotAtom(text: string): boolean {
-  return DOT_ATOM.test(text);
+/** dot-atom-text (RFC 5322 3.2.3): atext runs joined by single dots. One pass, no regex (several fields per verdict). */
+export function isDotAtom(text: string): boolean {
+  if (text.length === 0) return false;
+  let afterDot = true; // no dot first, none doubled
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      if (afterDot) return false;
+      afterDot = true;
+    } else if (c < 128 && ATEXT[c] === 1) {
+      afterDot = false;
+    } else {
+      return false;
+    }
+  }
+  return !afterDot;
 }
 
 function quoted(text: string): string {
+  if (!text.includes('"') && !text.includes("\\")) return `"${text}"`;
   return `"${text.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 }
 

@@ -14,7 +14,7 @@
  */
 import { SharedDeadlines } from "@postern/service-kit";
 import { createSpfChecker, type SpfCheckInput, type SpfDns, type SpfVerdict } from "@postern/libspf";
-import { type CheckSource, checkSources, type SpfMetrics } from "./diagnostics";
+import { type CheckSource, type SpfMetrics } from "./diagnostics";
 
 export interface CheckerDeps {
   dns: SpfDns;
@@ -38,13 +38,7 @@ function withSignal(input: SpfCheckInput, signal: AbortSignal): SpfCheckInput {
 export function createCheck(deps: CheckerDeps): Check {
   const checker = createSpfChecker(deps.dns, { receiver: deps.receiver, guessRecord: deps.guessRecord });
   const deadlines = new SharedDeadlines(deps.timeoutMs, deadlineReached);
-  const { checks, inFlight } = deps.metrics;
-  // label values validated once; each observe still goes through prom-client
-  const timers = { nats: deps.metrics.checkSeconds.labels(checkSources.nats), grpc: deps.metrics.checkSeconds.labels(checkSources.grpc) };
-  const observe: Record<CheckSource, (seconds: number) => void> = {
-    nats: (seconds) => timers.nats.observe(seconds),
-    grpc: (seconds) => timers.grpc.observe(seconds),
-  };
+  const { checks, inFlight, checkSeconds } = deps.metrics;
 
   // One promise per check: the first of the check and its deadline fallback settles it, counts
   // the verdict by result and source, and times it (as the awaits and finally blocks did).
@@ -57,7 +51,7 @@ export function createCheck(deps: CheckerDeps): Check {
         if (settled) return false;
         settled = true;
         inFlight.running--;
-        observe[source]((performance.now() - started) / 1000);
+        checkSeconds[source].observe((performance.now() - started) / 1000);
         return true;
       };
       const verdict = (v: SpfVerdict): void => {

@@ -2,6 +2,7 @@
 import { dnsMetricNames, type QueryEvent } from "@postern/dns";
 import { TallyCounter } from "@postern/service-kit";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { TallyHistogram, type TallyObserver } from "./tally-histogram";
 
 /** The `event` field of each log record, with its other fields. */
 export const logEvents = {
@@ -25,8 +26,8 @@ export type CheckSource = (typeof checkSources)[keyof typeof checkSources];
 export interface SpfMetrics {
   /** postern_spf_checks_total{result, source} */
   checks: Counter<"result" | "source">;
-  /** postern_spf_check_duration_seconds{source} */
-  checkSeconds: Histogram<"source">;
+  /** postern_spf_check_duration_seconds{source} (summed per source, handed to prom-client when scraped) */
+  checkSeconds: Record<CheckSource, TallyObserver<"source">>;
   /** postern_spf_checks_in_flight, read from `running` when scraped (no gauge update per check) */
   inFlight: { running: number };
   /** postern_spf_requests_dropped_total{reason} */
@@ -40,6 +41,13 @@ export interface SpfMetrics {
 export function createSpfMetrics(registry: Registry): SpfMetrics {
   const registers = [registry];
   const inFlight = { running: 0 };
+  const checkSeconds = new TallyHistogram({
+    name: "postern_spf_check_duration_seconds",
+    help: "Time to an SPF verdict (DNS included)",
+    labelNames: ["source"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4],
+    registers,
+  });
   new Gauge({
     name: "postern_spf_checks_in_flight",
     help: "SPF checks running now",
@@ -60,13 +68,7 @@ export function createSpfMetrics(registry: Registry): SpfMetrics {
   const dnsIgnored = new Counter({ name: dnsMetricNames.ignoredResponses, help: "DNS responses ignored for a wrong source, ID or question", registers });
   return {
     checks: new TallyCounter({ name: "postern_spf_checks_total", help: "SPF checks by result and source", labelNames: ["result", "source"] as const, registers }),
-    checkSeconds: new Histogram({
-      name: "postern_spf_check_duration_seconds",
-      help: "Time to an SPF verdict (DNS included)",
-      labelNames: ["source"] as const,
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4],
-      registers,
-    }),
+    checkSeconds: { nats: checkSeconds.observer({ source: checkSources.nats }), grpc: checkSeconds.observer({ source: checkSources.grpc }) },
     inFlight,
     dropped: new Counter({ name: "postern_spf_requests_dropped_total", help: "spf.check requests not checked, by reason", labelNames: ["reason"] as const, registers }),
     // TallyCounter: one reply per message
