@@ -5,7 +5,7 @@
  * matter (separators, quotes, comments, folding, CR/LF, NBSP, non-ASCII).
  */
 import { domainToASCII } from "node:url";
-import { authorDomains, fromFieldValues, fromValues, normalizeDomain, parseHeaderFields } from "./index";
+import { authorDomains, createDmarcZone, DmarcLookup, fromFieldValues, fromValues, normalizeDomain, parseHeaderFields, treeWalk, WALK_MAX_LABELS } from "./index";
 import { splitMailboxes, stripComments } from "./author";
 import { validName } from "./lookup";
 import { bareDomain } from "./verdict";
@@ -178,5 +178,31 @@ describe("validName (lookup.ts) is the split-based check", () => {
   const ref = (name: string): boolean => name.length <= 253 && name.split(".").every((l) => l.length > 0 && l.length <= 63);
   it.each(["", ".", "a", "a.", ".a", "a..b", "_dmarc.example.com", `${"a".repeat(63)}.b`, `${"a".repeat(64)}.b`, `${"a.".repeat(126)}a`, `${"a.".repeat(127)}a`])("%j", (name) => {
     expect(validName(name)).toBe(ref(name));
+  });
+});
+
+describe("treeWalk names (by index) are the names of the split/join walk", () => {
+  const refNames = (domain: string): string[] => {
+    const names: string[] = [];
+    let labels = domain.split(".");
+    while (labels.length > 0) {
+      names.push(labels.join("."));
+      labels = labels.length > WALK_MAX_LABELS ? labels.slice(-WALK_MAX_LABELS) : labels.slice(1);
+    }
+    return names;
+  };
+  const dns = createDmarcZone({});
+  const domains = ["", "a", "a.b", "mail.example.com", "a..b", ".a", "a.", "a.b.c.d.e.f.g", "a.b.c.d.e.f.g.h", "1.2.3.4.5.6.7.8.9.10.example.com", "..........", "x.y..z.w.v.u.t.s.r"];
+  it.each(domains)("%j", async (domain) => {
+    const walk = await treeWalk(domain, new DmarcLookup(dns));
+    expect(walk.names).toEqual(refNames(domain));
+  });
+  it("random names", async () => {
+    const r = rng(17);
+    for (let i = 0; i < 2_000; i++) {
+      const domain = randomText(r, 14, ["a", "b", ".", "."]);
+      const walk = await treeWalk(domain, new DmarcLookup(dns, { maxQueries: 64, maxAlignmentWalks: 10 }));
+      expect(walk.names).toEqual(refNames(domain));
+    }
   });
 });

@@ -41,9 +41,11 @@ export interface WalkResult {
 export async function treeWalk(domain: string, lookup: DmarcLookup): Promise<WalkResult> {
   const found: Found[] = [];
   const names: string[] = [];
-  let labels = domain.split(".");
-  while (labels.length > 0) {
-    const name = labels.join(".");
+  // The names are suffixes of `domain`, taken by index rather than by splitting and joining labels.
+  let name = domain;
+  let labels = 1;
+  for (let i = domain.indexOf("."); i >= 0; i = domain.indexOf(".", i + 1)) labels++;
+  for (;;) {
     names.push(name);
     let r;
     try {
@@ -56,7 +58,12 @@ export async function treeWalk(domain: string, lookup: DmarcLookup): Promise<Wal
       found.push({ domain: name, record: r.record });
       if (r.record.psd === "y" || r.record.psd === "n") break;
     }
-    labels = labels.length > WALK_MAX_LABELS ? labels.slice(-WALK_MAX_LABELS) : labels.slice(1);
+    if (labels === 1) break;
+    const drop = labels > WALK_MAX_LABELS ? labels - WALK_MAX_LABELS : 1;
+    let at = -1;
+    for (let k = 0; k < drop; k++) at = name.indexOf(".", at + 1);
+    name = name.slice(at + 1);
+    labels -= drop;
   }
   return { found, names };
 }

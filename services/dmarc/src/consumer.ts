@@ -70,7 +70,8 @@ export function startConsumer(deps: ConsumerDeps): Consumer {
       return reply(address, refusal(txnId, deps.authservId, err instanceof Error && err.name === "BodyUnavailableError" ? "message not readable" : "DMARC check failed"), receivedAt);
     }
     const v = result.verdict;
-    logger.debug({ event: logEvents.verdict, status: v.status, result: v.result, author_domain: v.authorDomain, used_domain: v.usedDomain, policy: v.domainPolicy }, "dmarc verdict");
+    // the fields object would be built for every message even with debug off
+    if (logger.isLevelEnabled("debug")) logger.debug({ event: logEvents.verdict, status: v.status, result: v.result, author_domain: v.authorDomain, used_domain: v.usedDomain, policy: v.domainPolicy }, "dmarc verdict");
     await reply(address, toProtoVerdict(v, txnId), receivedAt);
     await deps.afterVerdict(request, result);
   };

@@ -5,8 +5,9 @@ import { type DmarcDns } from "@postern/libdmarc";
 
 export function dmarcDnsFromResolver(resolver: Pick<Resolver, "txt" | "a">): DmarcDns {
   return {
-    txt: async (name) => toPolicyOutcome(await resolver.txt(name)),
-    a: async (name) => toPolicyOutcome(await resolver.a(name)),
+    // .then rather than an async arrow: one promise per query instead of two
+    txt: (name) => resolver.txt(name).then(toPolicyOutcome),
+    a: (name) => resolver.a(name).then(toPolicyOutcome),
   };
 }
 

@@ -48,6 +48,12 @@ function putString(buf: Buffer, pos: number, tag: number, s: string): number {
   const n = lens[next++] as number;
   buf[pos++] = tag;
   pos = putVarint(buf, pos, n);
+  // As many bytes as characters: all ASCII (any other character takes more). Short strings are
+  // copied here; Buffer#write validates its arguments at a cost comparable to the copy.
+  if (n === s.length && n <= 256) {
+    for (let i = 0; i < n; i++) buf[pos + i] = s.charCodeAt(i);
+    return pos + n;
+  }
   return pos + buf.write(s, pos, n, "utf8");
 }
 
