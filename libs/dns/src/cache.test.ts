@@ -130,3 +130,49 @@ describe("withCache", () => {
     expect(calls).toEqual(["a/A", "b/A", "c/A", "b/A"]);
   });
 });
+
+describe("TtlCache.peek and load (the synchronous hit path)", () => {
+  it.each([
+    ["missing", undefined, 0, undefined],
+    ["fresh", 60, 10_000, { value: "v", hit: true, remainingS: 50 }],
+    ["fresh, rounding down", 60, 10_500, { value: "v", hit: true, remainingS: 49 }],
+    ["expired at its TTL", 60, 60_000, undefined],
+    ["expired", 60, 90_000, undefined],
+  ] as const)("%s", async (_name, ttl, after, want) => {
+    const c = clock();
+    const cache = new TtlCache<string>({ ttlOf: () => ttl ?? 0, now: c.now });
+    if (ttl !== undefined) expect(await cache.load("k", () => Promise.resolve("v"))).toEqual({ value: "v", hit: false, remainingS: ttl });
+    c.advance(after);
+    expect(cache.peek("k")).toEqual(want);
+    // an expired entry is dropped by peek
+    expect(cache.size).toBe(want === undefined ? 0 : 1);
+  });
+
+  it("get serves a hit without calling the loader and loads a miss", async () => {
+    const cache = new TtlCache<string>({ ttlOf: () => 30 });
+    let loads = 0;
+    const load = (): Promise<string> => Promise.resolve(`v${++loads}`);
+    expect(await cache.get("k", load)).toMatchObject({ value: "v1", hit: false });
+    expect(await cache.get("k", load)).toMatchObject({ value: "v1", hit: true });
+    expect(loads).toBe(1);
+  });
+
+  it("withCache: a hit is the cached resolution with the remaining TTL, served without the handler", async () => {
+    const c = clock();
+    let calls = 0;
+    const outcome: Outcome<DnsRecord> = { kind: "nodata", authenticated: true, ttl: 300 };
+    const handler: Handler = () => (calls++, Promise.resolve({ outcome, server: "192.0.2.53:53", transport: "tcp", cached: false, shared: true, ignored: 2 }));
+    const h = withCache(handler, { now: c.now });
+    expect(await h({ name: "x.example", type: "TXT" })).toEqual({ outcome, server: "192.0.2.53:53", transport: "tcp", cached: false, shared: true, ignored: 2 });
+    c.advance(1_000);
+    expect(await h({ name: "X.example.", type: "TXT" })).toEqual({
+      outcome: { kind: "nodata", authenticated: true, ttl: 299 },
+      server: "192.0.2.53:53",
+      transport: "tcp",
+      cached: true,
+      shared: false,
+      ignored: 0,
+    });
+    expect(calls).toBe(1);
+  });
+});

@@ -90,13 +90,23 @@ export class TtlCache<V> {
   }
 
   /** The fresh value under `key`, or the loader's value (stored when its TTL is positive). */
-  async get(key: string, load: () => Promise<V>): Promise<CacheResult<V>> {
+  get(key: string, load: () => Promise<V>): Promise<CacheResult<V>> {
+    const hit = this.peek(key);
+    return hit !== undefined ? Promise.resolve(hit) : this.load(key, load);
+  }
+
+  /** The fresh value under `key` if there is one, without waiting (a stale one is dropped). */
+  peek(key: string): CacheResult<V> | undefined {
     const entry = this.#store.get(key);
+    if (entry === undefined) return undefined;
     const now = this.#now();
-    if (entry !== undefined) {
-      if (entry.expiresAt > now) return { value: entry.value, hit: true, remainingS: Math.floor((entry.expiresAt - now) / 1000) };
-      this.#store.delete(key);
-    }
+    if (entry.expiresAt > now) return { value: entry.value, hit: true, remainingS: Math.floor((entry.expiresAt - now) / 1000) };
+    this.#store.delete(key);
+    return undefined;
+  }
+
+  /** Calls the loader and stores its value when its TTL is positive (a miss: see peek). */
+  async load(key: string, load: () => Promise<V>): Promise<CacheResult<V>> {
     const value = await load();
     const ttl = this.#ttlOf(value);
     if (ttl > 0) this.#store.set(key, { value, expiresAt: this.#now() + ttl * 1000 });

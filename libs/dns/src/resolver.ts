@@ -5,7 +5,7 @@ import { DnsConfigError } from "./errors";
 import { type MxRecord, type TlsaRecord, addressOf, mapOutcome, mxOf, ptrOf, tlsaOf, txtOf } from "./records";
 import { DEFAULT_RESOLV_CONF, parseServer, systemServers } from "./servers";
 import { wireExchange } from "./transport";
-import type { DnsRecord, Exchange, Handler, Outcome, QueryType, Server } from "./types";
+import type { DnsRecord, Exchange, Handler, Outcome, QueryType, Resolution, Server } from "./types";
 import { type CacheOptions, withCache, withDedup, withMetrics, withNameCheck, withRetry } from "./wrappers";
 
 export const DEFAULT_TIMEOUT_MS = 2000;
@@ -79,15 +79,24 @@ export function createResolver(options: ResolverOptions = {}): Resolver {
   handler = withNameCheck(handler);
   if (options.onQuery !== undefined) handler = withMetrics(handler, options.onQuery);
 
-  const query = async (name: string, type: QueryType): Promise<Outcome<DnsRecord>> => (await handler({ name, type })).outcome;
+  // One reaction per lookup on the handler's promise (not two async functions); a handler that
+  // throws rejects, as the async functions did.
+  const lookup = <R>(name: string, type: QueryType, map: (r: Resolution) => R): Promise<R> => {
+    try {
+      return handler({ name, type }).then(map);
+    } catch (err) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what was thrown, as from the async function this was
+      return Promise.reject(err);
+    }
+  };
   return {
     servers: servers.map((s) => s.label),
-    query,
-    a: async (name) => mapOutcome(await query(name, "A"), addressOf),
-    aaaa: async (name) => mapOutcome(await query(name, "AAAA"), addressOf),
-    mx: async (name) => mapOutcome(await query(name, "MX"), mxOf),
-    txt: async (name) => mapOutcome(await query(name, "TXT"), txtOf),
-    ptr: async (name) => mapOutcome(await query(name, "PTR"), ptrOf),
-    tlsa: async (name) => mapOutcome(await query(name, "TLSA"), tlsaOf),
+    query: (name, type) => lookup(name, type, (r) => r.outcome),
+    a: (name) => lookup(name, "A", (r) => mapOutcome(r.outcome, addressOf)),
+    aaaa: (name) => lookup(name, "AAAA", (r) => mapOutcome(r.outcome, addressOf)),
+    mx: (name) => lookup(name, "MX", (r) => mapOutcome(r.outcome, mxOf)),
+    txt: (name) => lookup(name, "TXT", (r) => mapOutcome(r.outcome, txtOf)),
+    ptr: (name) => lookup(name, "PTR", (r) => mapOutcome(r.outcome, ptrOf)),
+    tlsa: (name) => lookup(name, "TLSA", (r) => mapOutcome(r.outcome, tlsaOf)),
   };
 }

@@ -129,3 +129,33 @@ describe("withMetrics", () => {
     ]);
   });
 });
+
+describe("wrappers without async functions: what a handler below throws still rejects", () => {
+  const throwing: Handler = () => {
+    throw new Error("bug below");
+  };
+  const rejecting: Handler = () => Promise.reject(new Error("bug below"));
+
+  it.each([
+    ["withNameCheck, throwing", () => withNameCheck(throwing)],
+    ["withNameCheck, rejecting", () => withNameCheck(rejecting)],
+    ["withMetrics, throwing", () => withMetrics(throwing, () => undefined)],
+    ["withMetrics, rejecting", () => withMetrics(rejecting, () => undefined)],
+  ] as const)("%s", async (_name, make) => {
+    let result: Promise<Resolution> | undefined;
+    expect(() => {
+      result = make()({ name: "example.com", type: "A" });
+    }).not.toThrow();
+    await expect(result).rejects.toThrow("bug below");
+  });
+
+  it("withNameCheck passes the name without its trailing dot, and the same query object otherwise", async () => {
+    const seen: unknown[] = [];
+    const h = withNameCheck((q) => (seen.push(q), Promise.resolve(resolution(answer))));
+    const query = { name: "example.com", type: "A" } as const;
+    await h(query);
+    await h({ name: "example.com.", type: "A" });
+    expect(seen[0]).toBe(query);
+    expect(seen[1]).toEqual({ name: "example.com", type: "A" });
+  });
+});

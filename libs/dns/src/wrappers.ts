@@ -3,7 +3,7 @@
  * (or, for withRetry, an Exchange) and returns a Handler. createResolver stacks them as
  * withMetrics(withNameCheck(withCache(withDedup(withRetry(servers, exchange))))).
  */
-import { TtlCache, type CacheEntry, type CacheStore } from "./cache";
+import { TtlCache, type CacheEntry, type CacheResult, type CacheStore } from "./cache";
 import { DnsErrorCode } from "./errors";
 import { canonicalName, checkName } from "./names";
 import type { QueryEvent } from "./diagnostics";
@@ -91,10 +91,16 @@ export function withCache(next: Handler, options: CacheOptions = {}): Handler {
     ...(options.maxEntries !== undefined ? { maxEntries: options.maxEntries } : {}),
     ...(options.now !== undefined ? { now: options.now } : {}),
   });
-  return async (query) => {
-    const r = await cache.get(queryKey(query), () => next(query));
-    if (!r.hit) return r.value;
-    return { ...r.value, outcome: withTtl(r.value.outcome, r.remainingS), cached: true, shared: false, ignored: 0 };
+  const served = (r: CacheResult<Resolution>): Resolution => {
+    const v = r.value;
+    return { outcome: withTtl(v.outcome, r.remainingS), server: v.server, transport: v.transport, cached: true, shared: false, ignored: 0 };
+  };
+  // A hit is answered without an async function in between: most of a check's queries are hits.
+  return (query) => {
+    const key = queryKey(query);
+    const hit = cache.peek(key);
+    if (hit !== undefined) return Promise.resolve(served(hit));
+    return cache.load(key, () => next(query)).then((r) => (r.hit ? served(r) : r.value));
   };
 }
 
@@ -114,21 +120,25 @@ export function withDedup(next: Handler, inflight: Map<string, Promise<Resolutio
 
 /** Rejects invalid names with an error outcome before anything is sent; strips the trailing dot. */
 export function withNameCheck(next: Handler): Handler {
-  return async (query) => {
+  return (query) => {
     const check = checkName(query.name);
     if (!check.ok) {
       const outcome = { kind: "error", code: DnsErrorCode.InvalidName, reason: check.reason } as const;
-      return { outcome, server: null, transport: null, cached: false, shared: false, ignored: 0 };
+      return Promise.resolve({ outcome, server: null, transport: null, cached: false, shared: false, ignored: 0 });
     }
-    return next(check.name === query.name ? query : { ...query, name: check.name });
+    // not an async function: returning next()'s promise from one costs two more microtasks
+    try {
+      return next(check.name === query.name ? query : { ...query, name: check.name });
+    } catch (err) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what was thrown, as from the async function this was
+      return Promise.reject(err);
+    }
   };
 }
 
 /** Reports every resolution to `onQuery` (see diagnostics.ts); `now` is in milliseconds. */
 export function withMetrics(next: Handler, onQuery: (event: QueryEvent) => void, now: () => number = () => performance.now()): Handler {
-  return async (query) => {
-    const start = now();
-    const r = await next(query);
+  const report = (query: Query, start: number, r: Resolution): Resolution => {
     onQuery({
       name: query.name,
       type: query.type,
@@ -142,5 +152,14 @@ export function withMetrics(next: Handler, onQuery: (event: QueryEvent) => void,
       authenticated: "authenticated" in r.outcome ? r.outcome.authenticated : false,
     });
     return r;
+  };
+  return (query) => {
+    const start = now();
+    try {
+      return next(query).then((r) => report(query, start, r));
+    } catch (err) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what was thrown, as from the async function this was
+      return Promise.reject(err);
+    }
   };
 }

@@ -5,10 +5,11 @@ import { type SpfDns } from "@postern/libspf";
 /** The resolver as libspf wants it. */
 export function spfDnsFromResolver(resolver: Pick<Resolver, "txt" | "a" | "aaaa" | "mx" | "ptr">): SpfDns {
   return {
-    txt: async (name) => toPolicyOutcome(await resolver.txt(name)),
-    a: async (name) => toPolicyOutcome(await resolver.a(name)),
-    aaaa: async (name) => toPolicyOutcome(await resolver.aaaa(name)),
-    mx: async (name) => toPolicyOutcome(await resolver.mx(name)),
-    ptr: async (name) => toPolicyOutcome(await resolver.ptr(name)),
+    // a reaction each, not an async function (one promise less per query)
+    txt: (name) => resolver.txt(name).then(toPolicyOutcome),
+    a: (name) => resolver.a(name).then(toPolicyOutcome),
+    aaaa: (name) => resolver.aaaa(name).then(toPolicyOutcome),
+    mx: (name) => resolver.mx(name).then(toPolicyOutcome),
+    ptr: (name) => resolver.ptr(name).then(toPolicyOutcome),
   };
 }
