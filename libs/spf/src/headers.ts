@@ -90,13 +90,18 @@ function kvOfClean(value: string): string {
   return isDotAtom(value) ? value : quoted(value);
 }
 
-/** Backslash-escape "(", ")" and "\\" for a comment; most comments have none, and are returned as they are. */
-function commentText(text: string): string {
+/** True when `text` has a character a comment must escape: "(", ")" or "\\". */
+function hasCommentSpecials(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0x28 || c === 0x29 || c === 0x5c) return text.replace(/[()\\]/g, (ch) => `\\${ch}`);
+    if (c === 0x28 || c === 0x29 || c === 0x5c) return true;
   }
-  return text;
+  return false;
+}
+
+/** Backslash-escape "(", ")" and "\\" for a comment. */
+function commentText(text: string): string {
+  return text.replace(/[()\\]/g, (ch) => `\\${ch}`);
 }
 
 /** Exim's $spf_header_comment from cleaned receiver and sender. */
@@ -125,10 +130,13 @@ export function headerComment(f: HeaderFacts): string {
 }
 
 /** The receiver's cleaned and key-value forms: one receiver per checker, so they are kept for the next verdict. */
-let receiverForms: { readonly raw: string; readonly clean: string; readonly kv: string } | undefined;
+let receiverForms: { readonly raw: string; readonly clean: string; readonly kv: string; readonly specials: boolean } | undefined;
 
-function receiverOf(raw: string): { readonly clean: string; readonly kv: string } {
-  if (receiverForms?.raw !== raw) receiverForms = { raw, clean: clean(raw), kv: kvValue(raw) };
+function receiverOf(raw: string): { readonly clean: string; readonly kv: string; readonly specials: boolean } {
+  if (receiverForms?.raw !== raw) {
+    const cleaned = clean(raw);
+    receiverForms = { raw, clean: cleaned, kv: kvValue(raw), specials: hasCommentSpecials(cleaned) };
+  }
   return receiverForms;
 }
 
@@ -152,7 +160,10 @@ export function headerTexts(f: HeaderFacts): HeaderTexts {
   if (f.problem !== undefined) pairs += `; problem=${kvValue(f.problem)}`;
   const reason = f.problem !== undefined ? ` reason=${quoted(clean(f.problem))}` : "";
   const property = f.identity === "helo" ? `smtp.helo=${pvalueOfClean(clean(f.helo))}` : `smtp.mailfrom=${pvalueOfClean(sender)}`;
-  return { comment, receivedSpf: `${f.result} (${commentText(comment)}) ${pairs}`, authResults: `spf=${f.result}${reason} ${property}` };
+  // Only its fields can bring "(", ")" or "\\" into the comment (the rest is our text), so the fields
+  // are scanned (the receiver once per checker), not the concatenated, unflattened comment.
+  const escaped = receiver.specials || hasCommentSpecials(sender) || hasCommentSpecials(f.ip) ? commentText(comment) : comment;
+  return { comment, receivedSpf: `${f.result} (${escaped}) ${pairs}`, authResults: `spf=${f.result}${reason} ${property}` };
 }
 
 /** RFC 8601 pvalue: an address or domain that is dot-atom text, else a quoted-string. */

@@ -182,4 +182,26 @@ describe("LimitedDns deadline", () => {
     await expect(limited.address("example.org", 4)).resolves.toEqual({ kind: "timeout" });
     expect(limited.queries).toBe(0);
   });
+
+  it("with queries of two signals interleaved, aborting one times out only its own", async () => {
+    const never = (): Promise<DnsOutcome<readonly string[]>> => new Promise(() => undefined);
+    const dns: SpfDns = { txt: never as SpfDns["txt"], a: never, aaaa: never, mx: never as SpfDns["mx"], ptr: never };
+    const first = new AbortController();
+    const second = new AbortController();
+    const a = new LimitedDns(dns, undefined, first.signal);
+    const b = new LimitedDns(dns, undefined, second.signal);
+    const settled: string[] = [];
+    const track = (label: string, p: Promise<unknown>): void => void p.then(() => settled.push(label));
+    track("a1", a.address("example.org", 4));
+    track("b1", b.address("example.org", 4));
+    track("a2", a.address("example.net", 4));
+    first.abort();
+    await new Promise((r) => setImmediate(r));
+    expect(settled.sort()).toEqual(["a1", "a2"]);
+    second.abort();
+    await new Promise((r) => setImmediate(r));
+    expect(settled.sort()).toEqual(["a1", "a2", "b1"]);
+    expect(getEventListeners(first.signal, "abort")).toHaveLength(0);
+  });
 });
+

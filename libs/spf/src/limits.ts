@@ -179,8 +179,12 @@ function asError(err: unknown): Error {
  */
 const waiters = new WeakMap<AbortSignal, Set<() => void>>();
 
+/** The last signal's set: the checks of one time slice share a signal, so most queries skip the WeakMap. */
+let lastSignal: AbortSignal | undefined;
+let lastSet: Set<() => void> | undefined;
+
 function onAbort(signal: AbortSignal, wake: () => void): () => void {
-  let set = waiters.get(signal);
+  let set = signal === lastSignal ? lastSet : waiters.get(signal);
   if (set === undefined) {
     const created = new Set<() => void>();
     signal.addEventListener(
@@ -194,6 +198,8 @@ function onAbort(signal: AbortSignal, wake: () => void): () => void {
     waiters.set(signal, created);
     set = created;
   }
+  lastSignal = signal;
+  lastSet = set;
   const own = set;
   own.add(wake);
   return () => own.delete(wake);
