@@ -1,4 +1,4 @@
-import { DmarcStatus, type DmarcVerdict, DmarcVerdicts } from "@postern/proto";
+import { DkimSignatureResult, DmarcStatus, DmarcVerdict, DmarcVerdicts } from "@postern/proto";
 import { DmarcCallbackClient, encodeDmarcVerdicts } from "./verdict-codec";
 
 const generic = (m: DmarcVerdicts): Buffer => Buffer.from(DmarcVerdicts.encode(m).finish());
@@ -85,4 +85,22 @@ test("DmarcCallbackClient serializes both batch methods with encodeDmarcVerdicts
   expect(service.streamDmarcVerdicts?.requestSerialize).toBe(encodeDmarcVerdicts);
   expect(service.reportDmarcBatch?.requestSerialize).toBe(encodeDmarcVerdicts);
   expect(service.reportDmarc?.path).toBe("/postern.v1.EdgeCallback/ReportDmarc");
+});
+
+test("every field the proto has is encoded: a field added to dmarc.proto fails here until verdict-codec.ts writes it", () => {
+  // each field set to a non-default value of its type, found from the generated empty message
+  const filled = (empty: Record<string, unknown>, nested: Record<string, unknown>): Record<string, unknown> =>
+    Object.fromEntries(
+      Object.entries(empty).map(([key, value]): [string, unknown] => {
+        if (typeof value === "string") return [key, `${key}-value`];
+        if (typeof value === "number") return [key, 2];
+        if (typeof value === "boolean") return [key, true];
+        if (Array.isArray(value)) return [key, [nested]];
+        throw new Error(`verdict-codec test: no filler for field ${key} (${typeof value})`);
+      }),
+    );
+  const dkim = filled(DkimSignatureResult.fromPartial({}) as unknown as Record<string, unknown>, {});
+  const verdict = filled(DmarcVerdict.fromPartial({}) as unknown as Record<string, unknown>, dkim) as unknown as DmarcVerdict;
+  const message: DmarcVerdicts = { verdicts: [verdict, verdict] };
+  expect(encodeDmarcVerdicts(message).equals(generic(message))).toBe(true);
 });
