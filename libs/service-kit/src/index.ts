@@ -46,6 +46,7 @@ export {
 export { logEvents } from "./diagnostics";
 export { createLogger } from "./logger";
 export { createMetrics, METRIC_PREFIX, TallyCounter } from "./metrics";
+export { TallyHistogram, TallyObserver } from "./tally-histogram";
 export { type DeadlineTicket, SharedDeadlines } from "./shared-deadlines";
 export { CHECK_TIMEOUT_MS, createHealth, type Health, type HealthState, type LiveStatus } from "./health";
 export { type HttpServerHandle, startHttpServer } from "./http";

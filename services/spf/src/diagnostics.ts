@@ -1,8 +1,7 @@
 /** Every log event and metric of the spf service, in one place. */
 import { dnsMetricNames, type QueryEvent } from "@postern/dns";
-import { TallyCounter } from "@postern/service-kit";
+import { TallyCounter, TallyHistogram, type TallyObserver } from "@postern/service-kit";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-import { TallyHistogram, type TallyObserver } from "./tally-histogram";
 
 /** The `event` field of each log record, with its other fields. */
 export const logEvents = {
