@@ -9,6 +9,7 @@ import { authorDomains, createDmarcZone, DmarcLookup, fromFieldValues, fromValue
 import { splitMailboxes, stripComments } from "./author";
 import { validName } from "./lookup";
 import { bareDomain } from "./verdict";
+import { seededRandom } from "./testing/random";
 
 // ---- the replaced implementations, kept as the reference ----
 function refStripComments(value: string): string {
@@ -82,16 +83,7 @@ function refNormalizeDomain(input: string): string | undefined {
   return ascii;
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const ALPHABET = ["a", "b", ".", "@", ",", ";", ":", "<", ">", "[", "]", '"', "\\", "(", ")", " ", "\t", "x.test", "ü", "\u00a0", "-"];
 function randomText(r: () => number, max: number, alphabet: readonly string[]): string {

@@ -10,6 +10,7 @@
  * second mailbox cannot hide a domain a reader sees.
  */
 import { domainToASCII } from "node:url";
+import { validName } from "./lookup";
 
 export interface HeaderField {
   /** Field name as written. */
@@ -206,24 +207,12 @@ export function normalizeDomain(input: string): string | undefined {
   if (end < domain.length) domain = domain.slice(0, end);
   if (domain === "" || BAD_DOMAIN_CHARS.test(domain)) return undefined;
   const ascii = VISIBLE_ASCII.test(domain) ? domain : domainToASCII(domain);
-  if (ascii === "" || ascii.length > 253 || !labelsFit(ascii)) return undefined;
+  if (ascii === "" || !validName(ascii)) return undefined;
   return ascii;
 }
 
 const DOMAIN_LITERAL = /^\[[^[\]\\]*\]$/;
 const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
-
-/** Every dot-separated label is 1 to 63 characters long. */
-function labelsFit(name: string): boolean {
-  let from = 0;
-  for (;;) {
-    const dot = name.indexOf(".", from);
-    const len = (dot < 0 ? name.length : dot) - from;
-    if (len === 0 || len > 63) return false;
-    if (dot < 0) return true;
-    from = dot + 1;
-  }
-}
 
 /** The domain of an addr-spec: after the last "@" outside a quoted local-part. */
 function specDomain(spec: string): string | undefined {

@@ -14,19 +14,10 @@
  */
 import { dmarc as mailauthDmarc } from "mailauth/lib/dmarc";
 import { createDmarcZone, type DmarcZone, evaluateDmarc, type DmarcVerdict } from "./index";
+import { type Rng, seededRandom } from "./testing/random";
 import { cases, zone } from "./testing/table";
 
-type Rng = () => number;
-function rng(seed: number): Rng {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
 
 const TLDS = ["test", "example", "psd"];
