@@ -4,12 +4,13 @@
 //
 // Each benchmark prints ratios against references it measures itself in the same run, so
 // the figures stay comparable on a shared, noisy machine; the load average before and after
-// each one is recorded next to it. Options: BENCH_ONLY="pipeline,edge" runs a subset;
-// BENCH_RESULTS=path writes elsewhere; every BENCH_* option of the benchmarks passes through.
+// each one is recorded next to it, with the host's steal time (bench/host-cpu.mjs).
+// Options: BENCH_ONLY="pipeline,edge" runs a subset; BENCH_RESULTS=path writes elsewhere; every BENCH_* option of the benchmarks passes through.
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
+import { cpuShares, cpuTicks, formatShares } from "./host-cpu.mjs";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -54,6 +55,7 @@ function runBench(bench, env) {
   return new Promise((resolve) => {
     const started = Date.now();
     const loadBefore = load();
+    const ticksBefore = cpuTicks();
     console.log(`\n=== pnpm ${bench.script}: ${bench.what}`);
     const child = spawn("pnpm", ["-s", bench.script], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
@@ -65,7 +67,7 @@ function runBench(bench, env) {
     take(child.stdout, process.stdout);
     take(child.stderr, process.stderr);
     child.once("exit", (code, signal) =>
-      resolve({ ...bench, code: code ?? signal, output, seconds: (Date.now() - started) / 1000, loadBefore, loadAfter: load() }),
+      resolve({ ...bench, code: code ?? signal, output, seconds: (Date.now() - started) / 1000, loadBefore, loadAfter: load(), host: cpuShares(ticksBefore) }),
     );
   });
 }
@@ -152,7 +154,7 @@ async function main() {
     lines.push("## Each benchmark's summary", "");
     for (const r of results) {
       lines.push(`### \`pnpm ${r.script}\` — ${r.what}`, "");
-      lines.push(`${r.code === 0 ? "Completed" : `**Exit ${r.code}**`} in ${fmt(r.seconds)} s; load average ${r.loadBefore} before, ${r.loadAfter} after.`, "");
+      lines.push(`${r.code === 0 ? "Completed" : `**Exit ${r.code}**`} in ${fmt(r.seconds)} s; load average ${r.loadBefore} before, ${r.loadAfter} after${r.host ? `; ${formatShares(r.host)} over the run (steal: CPU time the hypervisor gave to other guests)` : ""}.`, "");
       lines.push("```", summary(r.output), "```", "");
     }
     writeFileSync(resultsFile, `${lines.join("\n")}\n`);

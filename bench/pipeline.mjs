@@ -31,6 +31,7 @@ import { postfixToolsMissing, referencePostfixUnavailable, runSource, startRefer
 import { startBenchDns } from "./pipeline/dns.mjs";
 import { startPostern } from "./pipeline/postern.mjs";
 import { percentile, startProbe } from "./pipeline/probe.mjs";
+import { cpuShares, cpuTicks } from "./host-cpu.mjs";
 import { cpuSeconds, processTree, startRssSampler, waitFor } from "./pipeline/procs.mjs";
 
 const require = createRequire(new URL("../services/edge/package.json", import.meta.url));
@@ -166,6 +167,7 @@ async function main() {
       const cpu0 = t.pids ? cpuSeconds(t.pids()) : 0;
       const serviceCpu0 = t.postern ? postern.services.map((s) => cpuSeconds(s.pids())) : [];
       const done0 = completed;
+      const ticks0 = cpuTicks();
       const probe = startProbe(t.port, size);
       const t0 = performance.now();
       const src = await runSource(t.port, { messages, sessions: SESSIONS, size, timeoutMs: 900_000 });
@@ -182,7 +184,7 @@ async function main() {
       const cpu = t.pids ? cpuSeconds(t.pids()) - cpu0 : NaN;
       const cpuByService = t.postern ? Object.fromEntries(postern.services.map((s, i) => [s.name, (1000 * (cpuSeconds(s.pids()) - serviceCpu0[i])) / total])) : undefined;
       return {
-        cpuByService, perSecond: total / seconds, acceptPerSecond: (messages + samples.length) / src.seconds, seconds, samples, probeErrors: errors, cpuPerThousand: (1000 * cpu) / total };
+        cpuByService, host: cpuShares(ticks0), perSecond: total / seconds, acceptPerSecond: (messages + samples.length) / src.seconds, seconds, samples, probeErrors: errors, cpuPerThousand: (1000 * cpu) / total };
     };
 
     for (const size of SIZES) {
@@ -195,7 +197,7 @@ async function main() {
         for (const t of targets) {
           const r = await run(t, size, messages);
           runs[t.key].push(r);
-          line.push(`${t.key} ${fmt(r.perSecond)}`);
+          line.push(`${t.key} ${fmt(r.perSecond)}${r.host ? ` (steal ${r.host.steal.toFixed(0)} %)` : ""}`);
         }
         console.log(`  round ${round}: ${line.join(", ")} msgs/s`);
       }

