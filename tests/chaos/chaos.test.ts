@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { codecs, connectBus, natsConfigSchema, streamNames, type Bus } from "@postern/bus";
 import { createLogger } from "@postern/service-kit";
-import { type Backend, freePort, LogSink, type SmtpSink, startNats, startSmtpSink } from "@postern/testing";
+import { type Backend, freePort, LogSink, seededRandom, type SmtpSink, startNats, startSmtpSink } from "@postern/testing";
 import { built, NOT_BUILT, type ServiceName, type ServiceProcess, sleep, startNxdomainDns, startService } from "../deploy/support";
 import { type EventSummary, judge, type Tracked } from "./accounting";
 import { BackgroundLoad, SMTP_SOURCE, TrackedLoad } from "./load";
@@ -42,17 +42,7 @@ const RECOVERY_MS = 60_000;
 type Victim = ServiceName | "nats-server";
 const VICTIMS: Victim[] = ["edge", "spf", "dmarc", "dane-outbound", "delivery-events", "nats-server"];
 
-/** mulberry32: a small seeded generator, so that a schedule can be replayed from its seed */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const log = (line: string): void => void process.stderr.write(`[chaos] ${line}\n`);
 

@@ -1,6 +1,6 @@
 import { DataDecoder, type DataInfo, type DataWriteResult } from "./data";
 import { ReferenceDataDecoder } from "./testing/data-reference";
-import { makeSplitters } from "./testing/split";
+import { makeSplitters, rng } from "./testing/split";
 
 const splitters = makeSplitters([1, 2, 3, 4, 5], 7);
 
@@ -103,11 +103,6 @@ describe("DataDecoder", () => {
 });
 
 describe("DataDecoder against the byte-by-byte reference (the fast path changes nothing)", () => {
-  // a small PRNG so a failure names a seed that reproduces it
-  const rng = (seed: number) => () => {
-    seed = (seed * 1_103_515_245 + 12_345) >>> 0;
-    return seed / 2 ** 32;
-  };
   // octets the decoder treats specially come often; long plain runs too
   const pieces = ["\r\n", "\r", "\n", ".", "\r\n.", "\r\n.\r", "\r\n..", "\u0000", "\u00e9", "x", "plain text ", "y".repeat(40), "z".repeat(1_100)];
 

@@ -28,3 +28,4 @@ export { freePort } from "./ports";
 export { startSmtpSink, type SmtpSink, type SmtpSinkOptions } from "./smtp-sink";
 export { type SinkMessage } from "./smtp-session";
 export { LogSink } from "./log-sink";
+export { seededRandom } from "./random";

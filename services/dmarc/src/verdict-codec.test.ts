@@ -1,5 +1,6 @@
 import { DkimSignatureResult, DmarcStatus, DmarcVerdict, DmarcVerdicts } from "@postern/proto";
 import { DmarcCallbackClient, encodeDmarcVerdicts } from "./verdict-codec";
+import { seededRandom } from "@postern/testing";
 
 const generic = (m: DmarcVerdicts): Buffer => Buffer.from(DmarcVerdicts.encode(m).finish());
 
@@ -16,16 +17,7 @@ const base: DmarcVerdict = {
   mode: "rfc9989",
 };
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const PIECES = ["", "a", "bench.test", "é", "€", "😀", "\ud800", "\udc00x", "\u0000", "x".repeat(130), "y".repeat(17_000), "Authentication-Results: x;\r\n\t"];
 function randomString(r: () => number): string {
