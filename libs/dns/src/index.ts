@@ -67,7 +67,7 @@ export { DnsConfigError, DnsErrorCode } from "./errors";
 export { dnsMetricNames, type QueryEvent } from "./diagnostics";
 export { type MxRecord, type PolicyOutcome, type TlsaRecord, mapOutcome, toPolicyOutcome, txtOf } from "./records";
 export { checkName, canonicalName, sameName, reverseName, MAX_LABEL_OCTETS, MAX_NAME_OCTETS, type NameCheck } from "./names";
-export { parseServer, parseResolvConf, systemServers, DEFAULT_SERVERS } from "./servers";
+export { offHostServers, parseServer, parseResolvConf, systemServers, DEFAULT_SERVERS } from "./servers";
 export {
   withCache,
   withDedup,

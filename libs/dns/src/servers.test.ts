@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_SERVERS, parseResolvConf, parseServer, systemServers } from "./servers";
+import { DEFAULT_SERVERS, offHostServers, parseResolvConf, parseServer, systemServers } from "./servers";
 
 describe("parseServer", () => {
   it.each([
@@ -37,5 +37,27 @@ describe("resolv.conf", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("offHostServers: resolvers whose AD bit crosses a network", () => {
+  test.each([
+    ["127.0.0.1", false],
+    ["127.53.0.1:53", false],
+    ["[::1]:5353", false],
+    ["::1", false],
+    ["[::ffff:127.0.0.1]:53", false],
+    ["10.0.0.53", true],
+    ["192.168.1.1:53", true],
+    ["[2001:db8::53]:53", true],
+    ["::ffff:10.0.0.1", true],
+    ["resolver.example", true],
+    ["", true],
+  ])("%s → off host: %s", (server, offHost) => {
+    expect(offHostServers([server])).toEqual(offHost ? [server] : []);
+  });
+
+  test("keeps the order and only the off-host entries", () => {
+    expect(offHostServers(["127.0.0.1", "10.0.0.1", "[::1]:53", "8.8.8.8"])).toEqual(["10.0.0.1", "8.8.8.8"]);
   });
 });

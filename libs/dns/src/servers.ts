@@ -67,3 +67,18 @@ export function systemServers(path: string = DEFAULT_RESOLV_CONF): string[] {
   const found = parseResolvConf(text);
   return found.length > 0 ? found : [...DEFAULT_SERVERS];
 }
+
+/**
+ * The servers of `servers` (as parseServer reads them) that are not on this host. Their AD bit
+ * crosses a network where nothing protects it: RFC 6698 A.3 and RFC 7672 rely on the path from a
+ * validating resolver to the application being secure, which a loopback resolver gives (Postfix
+ * says the same of smtp_dns_support_level=dnssec). Unparseable entries count as off-host.
+ */
+export function offHostServers(servers: readonly string[]): string[] {
+  return servers.filter((text) => {
+    const server = parseServer(text);
+    if (server === null) return true;
+    if (server.family === 6) return server.host !== "::1" && !/^::ffff:127\./i.test(server.host);
+    return !server.host.startsWith("127.");
+  });
+}
