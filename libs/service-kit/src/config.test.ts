@@ -217,7 +217,7 @@ describe("common schemas", () => {
   ])("parseHostPort(%s)", (input, want) => expect(parseHostPort(input)).toEqual(want));
 
   it("grpc client defaults and tls pairing", () => {
-    expect(grpcClientConfigSchema.parse({})).toEqual({ deadline_ms: 5000 });
+    expect(grpcClientConfigSchema.parse({})).toEqual({ deadline_ms: 5000, keepalive_time_ms: 20_000, keepalive_timeout_ms: 10_000, keepalive_without_calls: true });
     expect(grpcClientConfigSchema.safeParse({ tls: { cert_file: "c" } }).success).toBe(false);
   });
 

@@ -176,8 +176,9 @@ describe.each([
       const server = await start({ cert_file: f("server.crt"), key_file: f("server.key"), require_client_cert: false });
       const tls = { ca_file: f("ca.crt"), server_name: "edge.postern.test" };
       const badTls = { ca_file: f("ca.crt"), server_name: "other.postern.test" };
-      expect(clientChannelOptions(tls)).toEqual({ "grpc.enable_channelz": 0, "grpc.ssl_target_name_override": "edge.postern.test" });
-      expect(clientChannelOptions({ ca_file: "x" })).toEqual({ "grpc.enable_channelz": 0 });
+      const off = { keepalive_time_ms: 0 }; // keepalive has its own tests (grpc-keepalive.test.ts)
+      expect(clientChannelOptions(tls, off)).toEqual({ "grpc.enable_channelz": 0, "grpc.ssl_target_name_override": "edge.postern.test" });
+      expect(clientChannelOptions({ ca_file: "x" }, off)).toEqual({ "grpc.enable_channelz": 0 });
       const cases = [
         { name: "credentials alone", address: `localhost:${server.port}`, tls, withOptions: false, wantOk: true },
         { name: "credentials alone, wrong name", address: `localhost:${server.port}`, tls: badTls, withOptions: false, wantOk: false },

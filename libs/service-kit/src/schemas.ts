@@ -74,6 +74,34 @@ export interface GrpcAuthConfig {
   auth_token_file?: string | undefined;
 }
 
+/**
+ * HTTP/2 keepalive of a gRPC client (what clientChannelOptions makes of it). A worker's verdict
+ * stream to an edge, or dane-outbound's channel to delivery-events, is a long-lived connection:
+ * when the peer vanishes without a FIN or RST (node lost, partition, conntrack entry dropped) the
+ * writes sit in the kernel's buffer and nothing notices until TCP retransmission gives up (about
+ * 15 minutes on Linux). With keepalive the client sends a PING every keepalive_time_ms (0: off);
+ * one not answered within keepalive_timeout_ms ends the connection, its calls end UNAVAILABLE and
+ * the next call reconnects. keepalive_without_calls: ping idle connections too, so a dead one is
+ * found before a call is made on it (and NAT/conntrack entries stay warm). Our gRPC servers are
+ * grpc-js, which answers pings at any rate; a grpc-go or C-core server would want
+ * min_ping_interval / permit_without_stream set to match (docs/adr/0006, keepalive addendum).
+ */
+export const grpcKeepaliveFields = {
+  keepalive_time_ms: z
+    .number()
+    .int()
+    .min(0)
+    .refine((v) => v === 0 || v >= 1_000, { message: "expected 0 (off) or at least 1000 (milliseconds)" })
+    .default(20_000),
+  keepalive_timeout_ms: z.number().int().min(1_000).default(10_000),
+  keepalive_without_calls: z.boolean().default(true),
+};
+export interface GrpcKeepaliveConfig {
+  keepalive_time_ms?: number | undefined;
+  keepalive_timeout_ms?: number | undefined;
+  keepalive_without_calls?: boolean | undefined;
+}
+
 /** { listen = "127.0.0.1:0", advertise?: "host:port" others should dial, tls?, auth_token? | auth_token_file? } */
 export const grpcServerConfigSchema = z.strictObject({
   listen: hostPortSchema.default("127.0.0.1:0"),
@@ -83,11 +111,12 @@ export const grpcServerConfigSchema = z.strictObject({
 });
 export type GrpcServerConfig = z.infer<typeof grpcServerConfigSchema>;
 
-/** { deadline_ms = 5000, tls?, auth_token? | auth_token_file? } */
+/** { deadline_ms = 5000, tls?, auth_token? | auth_token_file?, keepalive_time_ms = 20000, keepalive_timeout_ms = 10000, keepalive_without_calls = true } */
 export const grpcClientConfigSchema = z.strictObject({
   deadline_ms: z.number().int().positive().default(5000),
   tls: clientTlsConfigSchema.optional(),
   ...grpcAuthFields,
+  ...grpcKeepaliveFields,
 });
 export type GrpcClientConfig = z.infer<typeof grpcClientConfigSchema>;
 

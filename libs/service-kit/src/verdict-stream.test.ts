@@ -7,8 +7,9 @@
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { CoalescingReporter, type CoalescingReporterOptions, verdictReplier, VerdictStreams } from "./coalescing-reporter";
-import { authClientInterceptor, type GrpcServerHandle, startGrpcServer, unaryCall } from "./grpc";
+import { authClientInterceptor, clientChannelOptions, type GrpcServerHandle, startGrpcServer, unaryCall } from "./grpc";
 import { memoryLogger } from "./testlog";
+import { startBlackholeProxy } from "./testproxy";
 
 interface Nums {
   verdicts: number[];
@@ -225,6 +226,53 @@ describe("CoalescingReporter, stream mode", () => {
     expect(opened.streams).toBeGreaterThanOrEqual(2);
     // the server ended the first stream itself, with OK, after reading them: nothing is reported lost
     expect(lost).toEqual([]);
+  }, 60_000);
+
+  test("a half-open stream (the edge gone without FIN/RST) ends UNAVAILABLE by keepalive: its verdicts count lost, later ones go through a new stream", async () => {
+    const peer = await startPeer();
+    peers.push(peer);
+    const proxy = await startBlackholeProxy(peer.server.address);
+    try {
+      const lost: string[] = [];
+      const lostErrs: unknown[] = [];
+      const { reporter, opened } = reporterFor(
+        proxy.address,
+        {
+          idOf: String,
+          onLost: (_a, ids, err) => {
+            lost.push(...ids);
+            lostErrs.push(err);
+          },
+        },
+        clientChannelOptions(undefined, { keepalive_time_ms: 200, keepalive_timeout_ms: 200 }),
+      );
+      await Promise.all(range(0, 10).map((n) => reporter.report(proxy.address, n, 30_000)));
+      await until("first verdicts", () => peer.received.length === 10);
+
+      proxy.blackhole();
+      // "written" into the kernel's buffer: resolved, or rejected if the stream dies first; never delivered
+      const during = await Promise.all(range(10, 5).map((n) => settled(reporter.report(proxy.address, n, 30_000))));
+      await until("the stream to end", () => lostErrs.length > 0);
+      expect(lostErrs.map((e) => (e as grpc.ServiceError).code)).toEqual([grpc.status.UNAVAILABLE]);
+      // every verdict written to it within its budget is not known delivered (ADR 0006): the first ten too
+      const writtenDuring = range(10, 5).filter((_n, i) => during[i] === "ok");
+      expect(lost).toEqual([...range(0, 10), ...writtenDuring].map(String));
+      for (const o of during) if (o !== "ok") expect((o as grpc.ServiceError).code).toBe(grpc.status.UNAVAILABLE);
+      expect(reporter.openStreams).toBe(0);
+      expect(peer.received).toEqual(range(0, 10));
+
+      proxy.heal();
+      let n = 1_000;
+      await until("verdicts through a new stream", () => {
+        void settled(reporter.report(proxy.address, n++, 5_000));
+        return peer.by.streams >= 2 && peer.by.messages > 1;
+      });
+      await until("the last verdict", () => peer.received.includes(n - 1));
+      expect(opened.streams).toBe(2);
+      expect(reporter.openStreams).toBe(1);
+    } finally {
+      await proxy.close();
+    }
   }, 60_000);
 
   test("a server without the stream method gets batch calls, and is remembered", async () => {

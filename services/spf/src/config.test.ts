@@ -7,7 +7,7 @@ describe("spf configuration", () => {
     const { spf } = parseConfig(configSchema, {});
     expect(spf).toMatchObject({
       grpc: { listen: "127.0.0.1:50052" },
-      callback: { deadline_ms: 1000 },
+      callback: { deadline_ms: 1000, keepalive_time_ms: 20_000, keepalive_timeout_ms: 10_000, keepalive_without_calls: true },
       dns: { timeout_ms: 2000, attempts: 2 },
       spf_guess: DEFAULT_GUESS_RECORD,
       spf_guess_enable: false,
