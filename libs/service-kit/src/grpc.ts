@@ -142,7 +142,12 @@ export function authClientInterceptor(token: string): grpc.Interceptor {
     });
 }
 
-/** Binds `listen` ("host:port", port 0 for any) and serves `services`. */
+/**
+ * Binds `listen` ("host:port", port 0 for any) and serves `services`. Nothing is set for our clients'
+ * keepalive (clientChannelOptions): a grpc-js 1.14 server answers PINGs at any rate, with or without
+ * calls; it has no grpc.http2.min_ping_interval_without_data_ms and never sends GOAWAY too_many_pings
+ * (grpc-keepalive.test.ts checks that a client pinging every 200 ms is never sent away).
+ */
 export async function startGrpcServer(opts: {
   listen: string;
   tls?: TlsConfig;
