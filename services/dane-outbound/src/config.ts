@@ -52,6 +52,16 @@ export const daneOutboundConfigSchema = z.strictObject({
   ack_wait_seconds: positiveInt.default(600),
   /** Consumer max_ack_pending; messages waiting for a delayed retry count against it. At least concurrency. */
   max_ack_pending: positiveInt.default(10000),
+  /**
+   * How long the completion marker of a delivered message stays in KV delivery-state (ADR 0002).
+   * While it is there, a copy of the message that comes back (ack wait ran out, lost ack, an
+   * edge re-publish within MAIL's 2-minute duplicate window) is dropped instead of delivered
+   * again; after it, such a copy would be delivered. Keep it well above ack_wait_seconds (at
+   * least twice: the schema refuses less) and the edge's publish retries.
+   */
+  state_marker_retention_ms: positiveInt.default(24 * 3600 * 1000),
+  /** Time between sweeps of old completion markers (each instance sweeps; safe to overlap). 0: no sweeping. */
+  state_marker_sweep_interval_ms: z.number().int().nonnegative().default(3600 * 1000),
   /** Delay before a message is offered again when reporting its outcomes to delivery-events failed. */
   report_retry_seconds: positiveInt.default(5),
   /** Port of MX hosts (route `mx`); tests point it at a loopback server. */
@@ -94,6 +104,10 @@ export const configSchema = z.object({
   nats: natsConfigSchema.prefault({}),
   dane_outbound: daneOutboundConfigSchema
     .refine((c) => c.max_ack_pending >= c.concurrency, { message: "max_ack_pending must be at least concurrency", path: ["max_ack_pending"] })
+    .refine((c) => c.state_marker_retention_ms >= 2 * c.ack_wait_seconds * 1000, {
+      message: "state_marker_retention_ms must be at least twice ack_wait_seconds (a copy handed out again must still find the marker)",
+      path: ["state_marker_retention_ms"],
+    })
     .prefault({}),
 });
 

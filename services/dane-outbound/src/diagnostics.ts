@@ -1,4 +1,4 @@
-import { Counter, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "prom-client";
 
 /** Every log message dane-outbound writes (the `event` field of the record) and its fields. */
 export const logEvents = {
@@ -21,6 +21,8 @@ export const logEvents = {
   ackFailed: "mail.ack_failed", // { message_id, err }
   bounced: "mail.bounced", // { message_id, bounce_id } (DSN enqueued to MAIL)
   bounceFailed: "mail.bounce_failed", // { message_id, bounce_id, err } (retried)
+  stateSweep: "state.sweep", // { scanned, purged, raced, young, duration_ms } (completion markers removed)
+  stateSweepError: "state.sweep_error", // { err } (the next sweep retries)
 } as const;
 
 export interface OutboundMetrics {
@@ -42,6 +44,36 @@ export function createOutboundMetrics(registry: Registry): OutboundMetrics {
       name: "postern_outbound_messages_total",
       help: "MAIL records handled, by what happened to the record",
       labelNames: ["result"] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+/** The completion-marker sweeper of KV delivery-state (state-sweep.ts). */
+export interface SweepMetrics {
+  /** postern_outbound_state_markers_purged_total */
+  markersPurged: Counter;
+  /** postern_outbound_state_sweep_errors_total */
+  sweepErrors: Counter;
+  /** postern_outbound_state_sweep_duration_seconds (the last sweep, failed or not) */
+  sweepDuration: Gauge;
+}
+
+export function createSweepMetrics(registry: Registry): SweepMetrics {
+  return {
+    markersPurged: new Counter({
+      name: "postern_outbound_state_markers_purged_total",
+      help: "Completion markers removed from KV delivery-state after their retention",
+      registers: [registry],
+    }),
+    sweepErrors: new Counter({
+      name: "postern_outbound_state_sweep_errors_total",
+      help: "Completion marker sweeps that failed (retried at the next interval)",
+      registers: [registry],
+    }),
+    sweepDuration: new Gauge({
+      name: "postern_outbound_state_sweep_duration_seconds",
+      help: "Duration of the last completion marker sweep",
       registers: [registry],
     }),
   };

@@ -4,7 +4,7 @@ import { OutcomesClient } from "@postern/proto";
 import { clientChannelOptions, clientCredentials, type ServiceContext } from "@postern/service-kit";
 import { type Config } from "./config";
 import { ensureOutboundConsumer, runConsumer, type JsMsg } from "./consumer";
-import { createOutboundMetrics, logEvents } from "./diagnostics";
+import { createOutboundMetrics, createSweepMetrics, logEvents } from "./diagnostics";
 import { StateConflictError } from "./errors";
 import { handleMail, type Disposition, type HandlerDeps } from "./handle-mail";
 import { maildirTransport } from "./maildir";
@@ -14,6 +14,7 @@ import { Limiter } from "./limits";
 import { resolveHosts, type MxResolver } from "./mx";
 import { deliverToHosts, HostMemory, SessionPool, type SmtpClientOptions } from "./smtp-transport";
 import { StateStore } from "./state";
+import { MarkerSweeper } from "./state-sweep";
 import { TlsPolicy } from "./tls-policy";
 import { Errno, type HostInfo, type RcptResult, type Transport } from "./types";
 
@@ -129,6 +130,15 @@ export async function startDaneOutbound(ctx: ServiceContext<Config>): Promise<vo
   const outcomes = new OutcomesClient(cfg.delivery_events.address, clientCredentials(cfg.delivery_events.tls), clientChannelOptions(cfg.delivery_events.tls, cfg.delivery_events));
   ctx.shutdown.add("delivery-events client", () => outcomes.close());
   const store = new StateStore(await openKv(bus, "delivery-state"));
+  // Completion markers left by store.remove(): removed once no copy of the message can come back.
+  const sweeper = new MarkerSweeper(bus, {
+    retentionMs: cfg.state_marker_retention_ms,
+    intervalMs: cfg.state_marker_sweep_interval_ms,
+    logger: log,
+    metrics: createSweepMetrics(ctx.metrics),
+  });
+  sweeper.start();
+  ctx.shutdown.add("delivery-state marker sweep", () => sweeper.stop());
   const usesMx = Object.values(cfg.routes).some((r) => r === "mx");
   const resolver = usesMx
     ? createResolver({

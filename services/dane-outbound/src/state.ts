@@ -62,7 +62,8 @@ export interface LoadedState {
   /**
    * The key holds a purge marker: the message was completed and acked before. A copy that
    * JetStream had already handed out (ack wait ran out while it was being delivered) must
-   * not be delivered again.
+   * not be delivered again. Markers are swept after state_marker_retention_ms (state-sweep.ts);
+   * a copy arriving after that finds no entry and is delivered again.
    */
   done?: boolean;
 }
