@@ -47,6 +47,25 @@ export function groupByDomain(targets: readonly Target[], routes: ReadonlyMap<st
   return [...groups.values()];
 }
 
+/** Router name of a quarantined record's deliveries (events' router_name, the log line's R=). */
+export const QUARANTINE_ROUTER = "quarantine";
+
+/**
+ * The groups of one record's attempt. A record the edge accepted under a DMARC quarantine
+ * disposition (MailRecord.quarantine) goes, every recipient of it, through `quarantine` when
+ * one is configured, so it is filed apart instead of reaching the mailbox; otherwise each
+ * domain takes its own route. Still grouped by domain: transports limit per domain.
+ */
+export function routeGroups(
+  targets: readonly Target[],
+  routes: ReadonlyMap<string, Route>,
+  quarantine: { route: Route | undefined; quarantined: boolean },
+): RouteGroup[] {
+  if (!quarantine.quarantined || quarantine.route === undefined) return groupByDomain(targets, routes);
+  const route = quarantine.route;
+  return groupByDomain(targets, new Map()).map((g) => ({ ...g, routerName: QUARANTINE_ROUTER, route }));
+}
+
 export interface GroupOutcome {
   routerName: string;
   transportName: string;

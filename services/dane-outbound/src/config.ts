@@ -31,6 +31,19 @@ export const daneOutboundConfigSchema = z.strictObject({
     .regex(/^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[A-Za-z0-9:.]+\])$/, { message: "expected a host name or an address literal such as [192.0.2.1]" })
     .default(() => os.hostname()),
   routes: routesSchema,
+  /**
+   * Where records the edge accepted under a DMARC quarantine disposition (MailRecord.quarantine,
+   * X-Postern-Quarantine) go, every recipient, instead of their domain's route: a route string
+   * as in `routes` (e.g. maildir:/var/spool/postern/quarantine). Unset: delivered as usual.
+   */
+  quarantine_route: z
+    .string()
+    .optional()
+    .superRefine((spec, ctx) => {
+      if (spec === undefined) return;
+      const parsed = parseRoute(spec);
+      if ("error" in parsed) ctx.addIssue({ code: "custom", message: parsed.error });
+    }),
   /** Where Outcomes.Record is served (the delivery-events service). */
   delivery_events: z
     .strictObject({ address: hostPortSchema.default("127.0.0.1:50054"), ...grpcClientConfigSchema.shape })

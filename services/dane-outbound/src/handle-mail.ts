@@ -1,6 +1,6 @@
 import { codecs, type ObjectStore } from "@postern/bus";
 import { DsnRet, Event, MailRecord } from "@postern/proto";
-import { deliverGroup, groupByDomain, loadBody, pendingTargets, retryDelayMs, type GroupOutcome, type TransportFor } from "./attempt";
+import { deliverGroup, loadBody, pendingTargets, retryDelayMs, routeGroups, type GroupOutcome, type TransportFor } from "./attempt";
 import { deliveryLogLine } from "./delivery-log";
 import { logEvents, type OutboundMetrics } from "./diagnostics";
 import { buildDsn, wantsFailureDsn, type FailedRecipient } from "./dsn";
@@ -22,6 +22,8 @@ export interface HandlerDeps {
   spool: () => Promise<ObjectStore>;
   record: RecordFn;
   routes: ReadonlyMap<string, Route>;
+  /** Route of every recipient of a record flagged `quarantine` (config quarantine_route); unset: routes as usual. */
+  quarantineRoute?: Route;
   transportFor: TransportFor;
   retry: { schedule_seconds: readonly number[]; max_age_seconds: number };
   reportRetryMs: number;
@@ -215,7 +217,7 @@ async function attempt(
       dsnEnvid: record.dsnEnvid,
       working,
     };
-    for (const group of groupByDomain(targets, deps.routes)) {
+    for (const group of routeGroups(targets, deps.routes, { route: deps.quarantineRoute, quarantined: record.quarantine })) {
       // Recorded before the first byte goes out, so a crash from here on is recognised on redelivery.
       state.inflight = group.targets.map((t) => t.pos);
       state.inflight_until = now() + (deps.leaseMs ?? 600_000);

@@ -139,7 +139,7 @@ export async function startDaneOutbound(ctx: ServiceContext<Config>): Promise<vo
   });
   sweeper.start();
   ctx.shutdown.add("delivery-state marker sweep", () => sweeper.stop());
-  const usesMx = Object.values(cfg.routes).some((r) => r === "mx");
+  const usesMx = [...Object.values(cfg.routes), cfg.quarantine_route].some((r) => r === "mx");
   const resolver = usesMx
     ? createResolver({
         servers: cfg.dns.servers.length > 0 ? cfg.dns.servers : undefined,
@@ -167,6 +167,7 @@ export async function startDaneOutbound(ctx: ServiceContext<Config>): Promise<vo
     },
     record: outcomesRecorder(outcomes, cfg.delivery_events.deadline_ms),
     routes: routeTable(cfg.routes),
+    ...(cfg.quarantine_route === undefined ? {} : { quarantineRoute: routeTable({ quarantine: cfg.quarantine_route }).get("quarantine") }),
     transportFor: transports.transportFor,
     publishMail: async (data, msgId) => {
       await bus.js.publish(subjects.mailQueued, data, { msgID: msgId });
