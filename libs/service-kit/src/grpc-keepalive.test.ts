@@ -100,26 +100,43 @@ describe.each([
     return c;
   };
 
-  beforeEach(async () => {
-    received.length = 0;
+  /** server calls cancelled (by the client, or their connection gone) */
+  const gone = { calls: 0 };
+  const extra: Array<{ proxy: BlackholeProxy; server: GrpcServerHandle }> = [];
+  const startServer = (options?: grpc.ServerOptions): Promise<GrpcServerHandle> => {
     const impl: grpc.UntypedServiceImplementation = {
       collect: (call: grpc.ServerReadableStream<Item, Count>, cb: grpc.sendUnaryData<Count>) => {
         let count = 0;
+        let dropped = false;
         call.on("data", (item: Item) => {
           count++;
           received.push(item.n);
         });
+        // a dropped connection ends the call ('end') and then cancels it
         call.on("end", () => cb(null, { count }));
-        call.on("error", () => undefined);
+        const drop = (): void => {
+          if (!dropped) gone.calls++;
+          dropped = true;
+        };
+        call.on("error", drop);
+        call.on("cancelled", drop);
       },
     };
-    server = await startGrpcServer({ listen: "127.0.0.1:0", logger: memoryLogger().logger, services: [[CollectService, impl]], exclusive, forceShutdownMs: 1_000 });
+    return startGrpcServer({ listen: "127.0.0.1:0", logger: memoryLogger().logger, services: [[CollectService, impl]], exclusive, forceShutdownMs: 1_000, options });
+  };
+
+  beforeEach(async () => {
+    received.length = 0;
+    gone.calls = 0;
+    server = await startServer();
     proxy = await startBlackholeProxy(server.address);
   });
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
-    await proxy.close();
-    await server.close();
+    for (const e of [{ proxy, server }, ...extra.splice(0)]) {
+      await e.proxy.close();
+      await e.server.close();
+    }
   });
 
   /** Opens a stream; `status` settles with the call's end (null: OK). */
@@ -203,5 +220,19 @@ describe.each([
     expect(countFrames(proxy.frames, "down", H2_GOAWAY)).toBe(0);
     expect(countFrames(proxy.frames, "down", H2_PING, true)).toBeGreaterThanOrEqual(16);
     expect(proxy.connections).toBe(1);
+  }, 60_000);
+
+  test("the server drops the stream of a client gone without FIN/RST (server keepalive, here 200 ms)", async () => {
+    const fastServer = await startServer({ "grpc.keepalive_time_ms": 200, "grpc.keepalive_timeout_ms": 200 });
+    const hole = await startBlackholeProxy(fastServer.address);
+    extra.push({ proxy: hole, server: fastServer });
+    // the client does not ping: only the server can find out
+    const call = open(client(hole.address, clientChannelOptions(undefined, { keepalive_time_ms: 0 })));
+    call.stream.write({ n: 1 });
+    await until("the item", () => received.length === 1);
+    hole.blackhole();
+    await until("the server to drop the call", () => gone.calls === 1);
+    expect(call.ended).toBeUndefined(); // the client, not pinging, has not noticed
+    call.stream.cancel();
   }, 60_000);
 });

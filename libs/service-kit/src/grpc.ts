@@ -142,11 +142,18 @@ export function authClientInterceptor(token: string): grpc.Interceptor {
     });
 }
 
+/** Server-side HTTP/2 keepalive of startGrpcServer (opts.options overrides it): see there. */
+export const SERVER_KEEPALIVE_TIME_MS = 60_000;
+export const SERVER_KEEPALIVE_TIMEOUT_MS = 20_000;
+
 /**
  * Binds `listen` ("host:port", port 0 for any) and serves `services`. Nothing is set for our clients'
  * keepalive (clientChannelOptions): a grpc-js 1.14 server answers PINGs at any rate, with or without
  * calls; it has no grpc.http2.min_ping_interval_without_data_ms and never sends GOAWAY too_many_pings
  * (grpc-keepalive.test.ts checks that a client pinging every 200 ms is never sent away).
+ * The server pings each connection itself every 60 s and drops one that does not answer within 20 s:
+ * a client-streaming call (a worker's verdict stream) never makes the server write until it ends, so
+ * without this the connection of a worker gone without FIN/RST, and its call, would stay open for good.
  */
 export async function startGrpcServer(opts: {
   listen: string;
@@ -167,7 +174,11 @@ export async function startGrpcServer(opts: {
   exclusive?: boolean;
 }): Promise<GrpcServerHandle> {
   const token = readAuthToken(opts.auth);
-  const options: grpc.ServerOptions = { ...opts.options };
+  const options: grpc.ServerOptions = {
+    "grpc.keepalive_time_ms": SERVER_KEEPALIVE_TIME_MS,
+    "grpc.keepalive_timeout_ms": SERVER_KEEPALIVE_TIMEOUT_MS,
+    ...opts.options,
+  };
   if (token !== undefined) options.interceptors = [authServerInterceptor(token), ...(opts.options?.interceptors ?? [])];
   const server = new grpc.Server(options);
   for (const [definition, implementation] of opts.services) server.addService(definition, implementation);

@@ -66,6 +66,8 @@ export {
   KEEPALIVE_TIME_MS,
   KEEPALIVE_TIMEOUT_MS,
   readAuthToken,
+  SERVER_KEEPALIVE_TIME_MS,
+  SERVER_KEEPALIVE_TIMEOUT_MS,
   serverCredentials,
   startGrpcServer,
   unaryCall,

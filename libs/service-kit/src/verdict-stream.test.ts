@@ -53,7 +53,7 @@ const VerdictClient = grpc.makeGenericClientConstructor(VerdictService, "test.Ve
 const TOKEN = "verdict-stream-token-0123456789";
 
 /** A peer that records what arrived and by which method. */
-async function startPeer(options: { port?: number; stream?: boolean; batch?: boolean; token?: string } = {}) {
+async function startPeer(options: { port?: number; stream?: boolean; batch?: boolean; token?: string; server?: grpc.ServerOptions } = {}) {
   const { logger } = memoryLogger();
   const received: number[] = [];
   const by = { one: 0, batch: 0, streams: 0, messages: 0 };
@@ -90,6 +90,7 @@ async function startPeer(options: { port?: number; stream?: boolean; batch?: boo
     services: [[VerdictService, impl]],
     ...(options.token === undefined ? {} : { auth: { auth_token: options.token } }),
     forceShutdownMs: 2_000,
+    ...(options.server === undefined ? {} : { options: options.server }),
   });
   return {
     server,
@@ -270,6 +271,21 @@ describe("CoalescingReporter, stream mode", () => {
       await until("the last verdict", () => peer.received.includes(n - 1));
       expect(opened.streams).toBe(2);
       expect(reporter.openStreams).toBe(1);
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
+
+  test("the edge's side: a stream from a worker gone without FIN/RST is dropped by server keepalive (here 200 ms)", async () => {
+    const peer = await startPeer({ server: { "grpc.keepalive_time_ms": 200, "grpc.keepalive_timeout_ms": 200 } });
+    peers.push(peer);
+    const proxy = await startBlackholeProxy(peer.server.address);
+    try {
+      const { reporter } = reporterFor(proxy.address, {}, clientChannelOptions(undefined, { keepalive_time_ms: 0 }));
+      await Promise.all(range(0, 3).map((n) => reporter.report(proxy.address, n, 10_000)));
+      await until("the stream to be served", () => peer.streams.size === 1 && peer.received.length === 3);
+      proxy.blackhole();
+      await until("the edge to let go of it", () => peer.streams.size === 0);
     } finally {
       await proxy.close();
     }
