@@ -6,6 +6,7 @@ import { configSchema } from "./config";
 import { createSweepMetrics, logEvents } from "./diagnostics";
 import { emptyState, StateStore } from "./state";
 import { forEachLimited, isPurgeDue, type KvEntryHead, MarkerSweeper, markersToPurge, sweepMarkers } from "./state-sweep";
+import { startHarness } from "./test-harness";
 
 jest.setTimeout(60_000);
 
@@ -181,5 +182,25 @@ describe("sweepMarkers on a real nats-server", () => {
     expect(logs).toEqual([expect.objectContaining({ event: logEvents.stateSweep, purged: 3 })]);
     await sweeper.stop();
     await expect(sweeper.sweep()).resolves.toBeUndefined();
+  });
+});
+
+describe("the service sweeps", () => {
+  it("runs the sweeper at state_marker_sweep_interval_ms, exports its metrics, and stops it at shutdown", async () => {
+    const h = await startHarness();
+    try {
+      const ctx = await h.start({ state_marker_sweep_interval_ms: 100 });
+      for (let i = 0; i < 200 && !h.logs.some((l) => l.event === logEvents.stateSweep); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(h.logs.find((l) => l.event === logEvents.stateSweep)).toMatchObject({ scanned: 0, purged: 0 });
+      const metrics = await (await fetch(`http://127.0.0.1:${ctx.httpPort}/metrics`)).text();
+      expect(metrics).toMatch(/postern_outbound_state_markers_purged_total(\{[^}]*\})? 0/);
+      expect(metrics).toMatch(/postern_outbound_state_sweep_duration_seconds(\{[^}]*\})? \d/);
+      await ctx.shutdown.trigger("test");
+      const after = h.logs.filter((l) => l.event === logEvents.stateSweep).length;
+      await new Promise((r) => setTimeout(r, 300));
+      expect(h.logs.filter((l) => l.event === logEvents.stateSweep).length).toBe(after);
+    } finally {
+      await h.close();
+    }
   });
 });
