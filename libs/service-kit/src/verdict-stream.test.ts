@@ -245,7 +245,7 @@ describe("CoalescingReporter, stream mode", () => {
             lostErrs.push(err);
           },
         },
-        clientChannelOptions(undefined, { keepalive_time_ms: 200, keepalive_timeout_ms: 200 }),
+        clientChannelOptions(undefined, { keepalive_time_ms: 200, keepalive_timeout_ms: 1_000 }),
       );
       await Promise.all(range(0, 10).map((n) => reporter.report(proxy.address, n, 30_000)));
       await until("first verdicts", () => peer.received.length === 10);
@@ -277,7 +277,7 @@ describe("CoalescingReporter, stream mode", () => {
   }, 60_000);
 
   test("the edge's side: a stream from a worker gone without FIN/RST is dropped by server keepalive (here 200 ms)", async () => {
-    const peer = await startPeer({ server: { "grpc.keepalive_time_ms": 200, "grpc.keepalive_timeout_ms": 200 } });
+    const peer = await startPeer({ server: { "grpc.keepalive_time_ms": 200, "grpc.keepalive_timeout_ms": 1_000 } });
     peers.push(peer);
     const proxy = await startBlackholeProxy(peer.server.address);
     try {
