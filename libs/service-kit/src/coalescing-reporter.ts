@@ -354,7 +354,9 @@ export class CoalescingReporter<V> {
    * its HTTP/2 handshake) or stops reading (a hung edge, a half-open connection) would hold the
    * unsettled items, and the callers waiting on them, for good: once one of them has run out of
    * budget unsettled, the stream is given up (the call ends CANCELLED, its items are rejected,
-   * and later ones go by calls with deadlines until it reopens).
+   * and later ones go by calls with deadlines until it reopens). A half-open connection whose
+   * writes still complete (into the kernel's buffer) leaves nothing unsettled: the channel's
+   * HTTP/2 keepalive (clientChannelOptions) ends it UNAVAILABLE, handled in streamEnded.
    */
   private watch(s: StreamState<V>): void {
     let earliest = Infinity;
