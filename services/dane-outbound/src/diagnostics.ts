@@ -23,6 +23,7 @@ export const logEvents = {
   bounceFailed: "mail.bounce_failed", // { message_id, bounce_id, err } (retried)
   stateSweep: "state.sweep", // { scanned, purged, raced, young, duration_ms } (completion markers removed)
   stateSweepError: "state.sweep_error", // { err } (the next sweep retries)
+  daneResolverOffHost: "dane.resolver_off_host", // { servers } (warn at start: the AD bit DANE trusts crosses a network)
 } as const;
 
 export interface OutboundMetrics {

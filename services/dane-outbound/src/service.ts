@@ -1,5 +1,5 @@
 import { attachBus, lightRequestCancel, openKv, openSpool, subjects, type ObjectStore } from "@postern/bus";
-import { createResolver } from "@postern/dns";
+import { createResolver, systemServers } from "@postern/dns";
 import { OutcomesClient } from "@postern/proto";
 import { clientChannelOptions, clientCredentials, type ServiceContext } from "@postern/service-kit";
 import { type Config } from "./config";
@@ -15,7 +15,7 @@ import { resolveHosts, type MxResolver } from "./mx";
 import { deliverToHosts, HostMemory, SessionPool, type SmtpClientOptions } from "./smtp-transport";
 import { StateStore } from "./state";
 import { MarkerSweeper } from "./state-sweep";
-import { TlsPolicy } from "./tls-policy";
+import { offHostDaneResolvers, TlsPolicy } from "./tls-policy";
 import { Errno, type HostInfo, type RcptResult, type Transport } from "./types";
 
 /** How long shutdown waits for in-flight deliveries before draining NATS anyway. */
@@ -152,6 +152,14 @@ export async function startDaneOutbound(ctx: ServiceContext<Config>): Promise<vo
     cfg.dnssec_resolvers.length > 0
       ? createResolver({ servers: cfg.dnssec_resolvers, timeoutMs: cfg.dns.timeout_ms, attempts: cfg.dns.attempts })
       : (resolver ?? createResolver({ servers: cfg.dns.servers.length > 0 ? cfg.dns.servers : undefined, timeoutMs: cfg.dns.timeout_ms, attempts: cfg.dns.attempts }));
+  const daneServers = cfg.dnssec_resolvers.length > 0 ? cfg.dnssec_resolvers : cfg.dns.servers.length > 0 ? cfg.dns.servers : systemServers();
+  const offHost = offHostDaneResolvers(cfg, usesMx || cfg.dnssec_resolvers.length > 0, daneServers);
+  if (offHost.length > 0) {
+    log.warn(
+      { event: logEvents.daneResolverOffHost, servers: offHost },
+      "DANE trusts the AD bit of resolvers not on this host; run a validating resolver on loopback (dnssec_resolvers) or the TLSA answers can be forged on the way",
+    );
+  }
   const tlsPolicy = new TlsPolicy(daneResolver, { ...cfg, daneForManualRoutes: cfg.dnssec_resolvers.length > 0 });
   const transports = transportFactory(cfg, resolver, tlsPolicy);
   ctx.shutdown.add("idle SMTP sessions", () => transports.pool.closeAll());

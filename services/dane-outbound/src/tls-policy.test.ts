@@ -1,5 +1,5 @@
 import type { DnsRecord, Outcome, TlsaRecord } from "@postern/dns";
-import { type DaneResolver, TlsPolicy, type TlsPolicyConfig, tlsEventFields, tlsFailureFields, tlsLogPart, type TlsOutcome } from "./tls-policy";
+import { type DaneResolver, offHostDaneResolvers, TlsPolicy, type TlsPolicyConfig, tlsEventFields, tlsFailureFields, tlsLogPart, type TlsOutcome } from "./tls-policy";
 
 /** A declarative zone that records its calls (answers by "name TYPE"; missing: secure NXDOMAIN). */
 function zone(entries: Record<string, Outcome<DnsRecord> | Outcome<TlsaRecord>>): DaneResolver & { calls: string[] } {
@@ -157,5 +157,17 @@ describe("log and event fields", () => {
       dane_fail_reason: "validation-failure",
     });
     expect(tlsFailureFields({ event: "tls:fail:connect", errno: -39, reason: "ocsp-revoked", errstr: "x", clearFallback: false })).toEqual({ tls_fail_reason: "ocsp-revoked" });
+  });
+});
+
+describe("offHostDaneResolvers: the start-up warning about trusting a remote AD bit", () => {
+  test.each<[string, Pick<TlsPolicyConfig, "hosts_try_dane" | "hosts_require_dane">, boolean, string[], string[]]>([
+    ["loopback resolvers only", {}, true, ["127.0.0.1", "[::1]:53"], []],
+    ["a remote resolver with DANE by default", {}, true, ["127.0.0.1", "10.0.0.53"], ["10.0.0.53"]],
+    ["DANE off (empty hosts_try_dane, no hosts_require_dane)", { hosts_try_dane: "", hosts_require_dane: [] }, true, ["10.0.0.53"], []],
+    ["DANE required for some hosts only", { hosts_try_dane: [], hosts_require_dane: "192.0.2.0/24" }, true, ["10.0.0.53"], ["10.0.0.53"]],
+    ["no route where DANE applies (static smtp: routes, no dnssec_resolvers)", {}, false, ["10.0.0.53"], []],
+  ])("%s", (_name, config, reachable, servers, expected) => {
+    expect(offHostDaneResolvers(config, reachable, servers)).toEqual(expected);
   });
 });

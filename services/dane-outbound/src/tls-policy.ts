@@ -37,7 +37,7 @@ import {
   type DaneDecision,
   type TlsaLookup,
 } from "@postern/dane";
-import type { DnsRecord, Outcome, TlsaRecord } from "@postern/dns";
+import { offHostServers, type DnsRecord, type Outcome, type TlsaRecord } from "@postern/dns";
 import { hostList, hostListSchema, type CompiledList, type ListInput } from "@postern/hostlist";
 import { evaluateResponse, prepareCertificates } from "@postern/ocsp";
 import { z } from "zod";
@@ -66,6 +66,18 @@ export const tlsPolicyConfigFields = {
    */
   dnssec_resolvers: z.array(z.string()).default([]),
 };
+
+/**
+ * DANE's resolvers that are not on this host, when DANE can apply at all ([] otherwise). RFC 7672
+ * trusts the AD bit of a validating resolver only over a secure path, in practice a resolver on the
+ * same host (Postfix says the same of smtp_dns_support_level = dnssec): from anywhere else a forged
+ * AD bit on the wire makes forged TLSA records "secure". The service warns at start.
+ */
+export function offHostDaneResolvers(config: Pick<TlsPolicyConfig, "hosts_try_dane" | "hosts_require_dane">, daneReachable: boolean, servers: readonly string[]): string[] {
+  const listed = (list: ListInput | undefined): boolean => list !== undefined && (typeof list === "string" ? list.trim() !== "" : list.length > 0);
+  if (!daneReachable || !(listed(config.hosts_try_dane ?? "*") || listed(config.hosts_require_dane))) return [];
+  return offHostServers(servers);
+}
 
 /** Exim's smtp transport options for DANE and OCSP (host lists of IP addresses, Exim syntax). */
 export interface TlsPolicyConfig {
