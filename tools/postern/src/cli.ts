@@ -3,6 +3,7 @@ import { migratePostgres } from "@postern/delivery-events";
 import { checkConfig } from "./config-check";
 import { dlqList, dlqReplay } from "./dlq";
 import { tailEvents } from "./events-tail";
+import { cliToken, TOKEN_USAGE } from "./grpc-client";
 import { parseFilterArgs, parseSince } from "./filter-args";
 import { natsConfig, withBus } from "./nats-connect";
 import { queueAct, queueList, queueShow } from "./queue";
@@ -12,11 +13,13 @@ export const USAGE = `usage:
   postern events tail [--server HOST:PORT] [--filter EXPR]... [--name PATTERN]... [--message-id ID]
                       [--from-start | --after SEQ | --since TIME] [--durable NAME]
                       [--json] [--count N] [--timeout SECONDS] [--tls-ca FILE] [--tls-cert FILE] [--tls-key FILE]
+                      [--token-file FILE]
       Follow delivery events (Events.Subscribe on delivery-events; default server
       $POSTERN_EVENTS_ADDRESS or 127.0.0.1:50054). EXPR: name=PATTERN, sender=DOMAIN,
       recipient=DOMAIN, message=ID, comma-separated or repeated (PATTERN: msg:delivery, msg:*,
       msg:>; DOMAIN: example.org, *.example.org). TIME: ISO 8601 or 90s, 15m, 2h, 7d ago.
-      --durable keeps the position on the server between runs.
+      --durable keeps the position on the server between runs. A server with
+      delivery_events.grpc.auth_token wants the same token: ${TOKEN_USAGE}.
   postern events migrate --postgres URL
       Create or upgrade the Postgres table postern_delivery_events (the sink's schema).
   postern webhooks dlq list [--endpoint NAME] [--limit N] [--json] [--config FILE] [--nats URL]
@@ -76,6 +79,7 @@ const TAIL_OPTIONS = {
   "tls-ca": { type: "string" },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
+  "token-file": { type: "string" },
 } as const;
 
 async function tail(rest: string[], io: CliIo): Promise<number> {
@@ -86,6 +90,8 @@ async function tail(rest: string[], io: CliIo): Promise<number> {
   const since = values.since === undefined ? undefined : parseSince(values.since, new Date());
   if (since !== undefined && "error" in since) return (io.err(`postern: ${since.error}`), 2);
   const tls = values["tls-ca"] || values["tls-cert"] ? { ca_file: values["tls-ca"], cert_file: values["tls-cert"], key_file: values["tls-key"] } : undefined;
+  const token = cliToken(values["token-file"], io.env);
+  if ("error" in token) return (io.err(`postern: ${token.error}`), 2);
   return tailEvents({
     server: values.server ?? io.env.POSTERN_EVENTS_ADDRESS ?? "127.0.0.1:50054",
     names: filter.names,
@@ -100,6 +106,7 @@ async function tail(rest: string[], io: CliIo): Promise<number> {
     count: Number(values.count ?? "0"),
     timeoutSeconds: Number(values.timeout ?? "0"),
     tls,
+    token: token.token,
     out: io.out,
     err: io.err,
   });

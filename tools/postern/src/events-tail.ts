@@ -2,6 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import { EventsClient, Event, SubscribeRequest } from "@postern/proto";
 import { clientCredentials } from "@postern/service-kit";
 import { formatEventLine } from "./format";
+import { cliChannelOptions } from "./grpc-client";
 
 export interface TailOptions {
   server: string;
@@ -21,6 +22,8 @@ export interface TailOptions {
   /** Give up after this many seconds (0: never). */
   timeoutSeconds: number;
   tls?: { ca_file?: string; cert_file?: string; key_file?: string };
+  /** The server's gRPC token, when it wants one. */
+  token?: string | undefined;
   out: (line: string) => void;
   err: (line: string) => void;
 }
@@ -34,7 +37,7 @@ const RETRYABLE = new Set([grpc.status.UNAVAILABLE, grpc.status.INTERNAL, grpc.s
  * position between runs). Resolves with the exit code.
  */
 export function tailEvents(options: TailOptions): Promise<number> {
-  const client = new EventsClient(options.server, clientCredentials(options.tls));
+  const client = new EventsClient(options.server, clientCredentials(options.tls), cliChannelOptions(options.token));
   let after = options.afterSequence;
   let seen = 0;
   let retryMs = 250;

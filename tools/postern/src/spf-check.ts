@@ -8,14 +8,14 @@ import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { SpfCheckRequest, SpfClient, spfResultToJSON, type SpfVerdict } from "@postern/proto";
-import { authClientInterceptor, clientCredentials, readAuthToken, unaryCall } from "@postern/service-kit";
+import { clientCredentials, unaryCall } from "@postern/service-kit";
+import { cliChannelOptions, cliToken, TOKEN_USAGE } from "./grpc-client";
 
 export const SPF_CHECK_USAGE = `  postern spf check IP SENDER [HELO] [--server HOST:PORT] [--helo-identity] [--timeout SECONDS]
                     [--tls-ca FILE] [--tls-cert FILE] [--tls-key FILE] [--token-file FILE]
       SPF verdict for a client address and MAIL FROM (Spf.Check on the spf service; default
       server $POSTERN_SPF_ADDRESS or 127.0.0.1:50052). SENDER "" checks postmaster@HELO.
-      A server with spf.grpc.auth_token wants the same token: --token-file FILE, or
-      $POSTERN_GRPC_TOKEN_FILE, or $POSTERN_GRPC_TOKEN (never on the command line: ps shows it).
+      A server with spf.grpc.auth_token wants the same token: ${TOKEN_USAGE}.
 `;
 
 interface Io {
@@ -73,14 +73,9 @@ export async function spfCheck(args: string[], io: Io): Promise<number> {
 
   const server = values.server ?? io.env.POSTERN_SPF_ADDRESS ?? "127.0.0.1:50052";
   const tls = values["tls-ca"] || values["tls-cert"] ? { ca_file: values["tls-ca"], cert_file: values["tls-cert"], key_file: values["tls-key"] } : undefined;
-  let token: string | undefined;
-  try {
-    const file = values["token-file"] ?? io.env.POSTERN_GRPC_TOKEN_FILE;
-    token = readAuthToken(file !== undefined ? { auth_token_file: file } : { auth_token: io.env.POSTERN_GRPC_TOKEN });
-  } catch (err) {
-    return usage(io, `${(err as Error).message}`);
-  }
-  const client = new SpfClient(server, clientCredentials(tls), token === undefined ? {} : { interceptors: [authClientInterceptor(token)] });
+  const token = cliToken(values["token-file"], io.env);
+  if ("error" in token) return usage(io, token.error);
+  const client = new SpfClient(server, clientCredentials(tls), cliChannelOptions(token.token));
   try {
     const request = SpfCheckRequest.fromPartial({ ip, sender, helo, checkHelo: values["helo-identity"] ?? false });
     const verdict = await unaryCall(client.check.bind(client), request, Number(timeout) * 1000);
