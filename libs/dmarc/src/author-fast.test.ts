@@ -9,7 +9,7 @@ import { authorDomains, createDmarcZone, DmarcLookup, fromFieldValues, fromValue
 import { splitMailboxes, stripComments } from "./author";
 import { validName } from "./lookup";
 import { bareDomain } from "./verdict";
-import { seededRandom } from "./testing/random";
+import { seededRandom } from "@postern/testing";
 
 // ---- the replaced implementations, kept as the reference ----
 function refStripComments(value: string): string {

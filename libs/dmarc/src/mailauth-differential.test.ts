@@ -12,11 +12,12 @@
  * mailauth has no RFC 7489 mode (it dropped pct and the PSL for policy
  * discovery), so only RFC 9989 mode is compared.
  */
+import { seededRandom } from "@postern/testing";
 import { dmarc as mailauthDmarc } from "mailauth/lib/dmarc";
 import { createDmarcZone, type DmarcZone, evaluateDmarc, type DmarcVerdict } from "./index";
-import { type Rng, seededRandom } from "./testing/random";
 import { cases, zone } from "./testing/table";
 
+type Rng = () => number;
 const rng = seededRandom;
 const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
 

@@ -6,19 +6,12 @@
  * 8-bit octets. Also the tamperings applied after signing.
  */
 
+import { seededRandom } from "@postern/testing";
+
 export type Rng = () => number;
 
-/** mulberry32: small, fast, reproducible. */
-export function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (@postern/testing): small, fast, reproducible. */
+export const rng: (seed: number) => Rng = seededRandom;
 
 export const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
 const int = (r: Rng, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
