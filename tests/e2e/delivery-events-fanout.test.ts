@@ -1,10 +1,10 @@
 import * as grpc from "@grpc/grpc-js";
 import { Redis } from "ioredis";
 import { type Event, EventsClient, SubscribeRequest } from "@postern/proto";
-import { runCli } from "@postern/cli";
 import { configSchema, startDeliveryEvents } from "@postern/delivery-events";
 import { runService, type ServiceContext } from "@postern/service-kit";
 import { freePort, type PostgresBackend, startPostgres, startSmtpSink } from "@postern/testing";
+import { type CliRun, cliWith } from "../support/cli";
 import { sendMail } from "../support/smtp-client";
 import { type Stack, startStack } from "../support/stack";
 import { newSecret, type Receiver, startReceiver } from "./webhook-receiver";
@@ -41,12 +41,7 @@ function subscribe(address: string, request: Partial<SubscribeRequest>, stopAfte
   };
 }
 
-async function cli(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(args, { out: (l) => out.push(l), err: (l) => err.push(l), env: {} });
-  return { code, out, err };
-}
+const cli = (args: string[]): Promise<CliRun> => cliWith({}, ...args);
 
 describe("delivery events: SMTP → dane-outbound → delivery-events → gRPC, webhooks, Postgres, Redis stream", () => {
   let stack: Stack;

@@ -2,18 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { runCli } from "@postern/cli";
 import { configSchema, type DeliveryEventsConfig, startDeliveryEvents } from "@postern/delivery-events";
 import { Event, OutcomesClient } from "@postern/proto";
 import { clientChannelOptions, runService, type ServiceContext, unaryCall } from "@postern/service-kit";
 import { type Backend, freePort, LogSink, startNats } from "@postern/testing";
-
-async function cliWith(env: NodeJS.ProcessEnv, ...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env });
-  return { code, out, err };
-}
+import { cliWith } from "../support/cli";
 
 /** `postern events tail` against a delivery-events whose gRPC API wants a token (delivery_events.grpc.auth_token). */
 describe("postern events tail against a delivery-events that wants a token", () => {

@@ -1,18 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runCli } from "@postern/cli";
 import { runService, type ServiceContext } from "@postern/service-kit";
 import { configSchema, createZoneDns, type SpfConfig, startSpf } from "@postern/spf";
 import { type Backend, freePort, startNats } from "@postern/testing";
 import { LogSink } from "@postern/testing";
-
-async function cliWith(env: NodeJS.ProcessEnv, ...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l), env });
-  return { code, out, err };
-}
+import { type CliRun, cliWith } from "../support/cli";
 
 /** `postern spf check` against a running spf service (in-memory zone instead of network DNS). */
 describe("postern spf check", () => {
@@ -37,7 +30,7 @@ describe("postern spf check", () => {
     await nats?.stop();
   });
 
-  async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  async function cli(...argv: string[]): Promise<CliRun> {
     return cliWith({}, ...argv);
   }
 
