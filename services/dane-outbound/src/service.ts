@@ -140,9 +140,11 @@ export async function startDaneOutbound(ctx: ServiceContext<Config>): Promise<vo
   sweeper.start();
   ctx.shutdown.add("delivery-state marker sweep", () => sweeper.stop());
   const usesMx = [...Object.values(cfg.routes), cfg.quarantine_route].some((r) => r === "mx");
+  // dns.servers, else /etc/resolv.conf (createResolver's default)
+  const dnsServers = cfg.dns.servers.length > 0 ? cfg.dns.servers : undefined;
   const resolver = usesMx
     ? createResolver({
-        servers: cfg.dns.servers.length > 0 ? cfg.dns.servers : undefined,
+        servers: dnsServers,
         timeoutMs: cfg.dns.timeout_ms,
         attempts: cfg.dns.attempts,
       })
@@ -151,8 +153,8 @@ export async function startDaneOutbound(ctx: ServiceContext<Config>): Promise<vo
   const daneResolver =
     cfg.dnssec_resolvers.length > 0
       ? createResolver({ servers: cfg.dnssec_resolvers, timeoutMs: cfg.dns.timeout_ms, attempts: cfg.dns.attempts })
-      : (resolver ?? createResolver({ servers: cfg.dns.servers.length > 0 ? cfg.dns.servers : undefined, timeoutMs: cfg.dns.timeout_ms, attempts: cfg.dns.attempts }));
-  const daneServers = cfg.dnssec_resolvers.length > 0 ? cfg.dnssec_resolvers : cfg.dns.servers.length > 0 ? cfg.dns.servers : systemServers();
+      : (resolver ?? createResolver({ servers: dnsServers, timeoutMs: cfg.dns.timeout_ms, attempts: cfg.dns.attempts }));
+  const daneServers = cfg.dnssec_resolvers.length > 0 ? cfg.dnssec_resolvers : (dnsServers ?? systemServers());
   const offHost = offHostDaneResolvers(cfg, usesMx || cfg.dnssec_resolvers.length > 0, daneServers);
   if (offHost.length > 0) {
     log.warn(
